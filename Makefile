@@ -1,0 +1,33 @@
+# archivo: two commands. `make run` installs and serves with demo data; `make test` installs and tests.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+export ARCHIVO_HOME ?= $(CURDIR)/var
+
+.PHONY: run test install install-test system demo serve clean-var lint
+
+run: install
+	$(BIN)/archivo init
+	$(BIN)/archivo demo
+	$(BIN)/archivo serve --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+system:
+	./scripts/install-system.sh
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+install: system $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[postgres,redis]'
+
+install-test: system $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[postgres,redis,test]'
+
+clean-var:
+	rm -rf var

@@ -1,0 +1,67 @@
+"""The parts an archivo process talks to, built once from the settings."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from huey import Huey
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from .config import Settings
+from .db import make_engine, make_sessionmaker
+from .errors import ConfigError
+from .queue import make_huey
+from .storage import ObjectStore, open_store
+
+
+@dataclass
+class Services:
+    """Lazily built engine, session factory, object store and queue of one archive."""
+
+    settings: Settings
+    immediate_queue: bool = False
+    _secret: str | None = field(default=None, repr=False)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return make_sessionmaker(self.engine)
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        return open_store(self.settings, secret_key=self.secret_key)
+
+    @cached_property
+    def huey(self) -> Huey:
+        return make_huey(self.settings, immediate=self.immediate_queue)
+
+    @property
+    def secret_key(self) -> str:
+        """ARCHIVO_SECRET_KEY, else the key kept in the home folder (created on first use)."""
+        if self._secret is None:
+            self._secret = self.settings.secret_key or _home_secret(self.settings)
+        return self._secret
+
+    def dispose(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+def _home_secret(settings: Settings) -> str:
+    path = settings.secret_key_file
+    try:
+        if path.is_file():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+    except OSError as exc:
+        raise ConfigError("ARCHIVO_HOME", f"no se puede escribir en {path.parent}: {exc.strerror}.")

@@ -1,0 +1,5 @@
+"""The ``archivo`` command line (Spanish output, English code).
+
+It sits beside the packages it drives (archive, ingest, search, web), so the
+core package stays free of dependencies on them.
+"""

@@ -1,0 +1,93 @@
+"""Administrative commands: init, config, user."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+from archive.config import SETTINGS
+from archive.db import session_scope
+from archive.enums import Role
+from archive.models import User
+
+from .bootstrap import initialize
+from .common import friendly_errors, get_services
+
+
+@click.command()
+@click.option("--admin", "admin_username", default="admin", show_default=True,
+              help="Nombre del administrador que se crea si todavía no hay ninguno.")
+@click.pass_context
+@friendly_errors
+def init(ctx: click.Context, admin_username: str) -> None:
+    """Prepara la instalación: base de datos, almacenamiento, índice y administrador."""
+    svc = get_services(ctx)
+    report = initialize(svc, admin_username)
+    click.echo(f"Instalación lista en {svc.settings.home}")
+    if report.regional_units_added:
+        click.echo(f"Unidades regionales cargadas: {report.regional_units_added}")
+    if report.admin_password:
+        click.echo(f"Se creó el usuario administrador «{report.admin_username}».")
+        click.secho(f"Contraseña (se muestra una sola vez): {report.admin_password}", bold=True)
+    else:
+        click.echo("Ya existe un administrador; no se creó otro.")
+
+
+@click.command()
+@click.pass_context
+@friendly_errors
+def config(ctx: click.Context) -> None:
+    """Muestra la configuración efectiva (los secretos aparecen ocultos)."""
+    svc = get_services(ctx)
+    masked = svc.settings.masked()
+    width = max(len(k) for k in masked)
+    for s in SETTINGS:
+        source = svc.settings.sources.get(s.name, "")
+        click.echo(f"{s.env.ljust(width)}  {masked[s.env]}  ({source})")
+
+
+@click.group()
+def user() -> None:
+    """Administra los usuarios."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--rol", "role", required=True, type=click.Choice([r.value for r in Role]),
+              help="Rol del usuario.")
+@click.option("--nombre", "full_name", default="", help="Nombre completo.")
+@click.option("--regional", "regional_code", default=None,
+              help="Código de la unidad regional (obligatorio para el rol regional).")
+@click.option("--contrasena", "password", default=None,
+              help="Contraseña; si se omite se genera una y se muestra una sola vez.")
+@click.pass_context
+@friendly_errors
+def user_add(ctx: click.Context, username: str, role: str, full_name: str,
+             regional_code: str | None, password: str | None) -> None:
+    """Crea un usuario."""
+    svc = get_services(ctx)
+    with session_scope(svc.sessions) as session:
+        created, pw = create_user(session, username, role, password=password, full_name=full_name,
+                                  regional_code=regional_code, actor="cli")
+        name = created.username
+    click.echo(f"Usuario «{name}» creado con rol {role}.")
+    if password is None:
+        click.secho(f"Contraseña (se muestra una sola vez): {pw}", bold=True)
+
+
+@user.command("list")
+@click.pass_context
+@friendly_errors
+def user_list(ctx: click.Context) -> None:
+    """Lista los usuarios."""
+    svc = get_services(ctx)
+    with session_scope(svc.sessions) as session:
+        users = session.scalars(select(User).order_by(User.username)).all()
+        if not users:
+            click.echo("No hay usuarios. Ejecute «archivo init».")
+            return
+        click.echo(f"{'USUARIO':20} {'ROL':12} {'REGIONAL':10} {'ACTIVO':6} NOMBRE")
+        for u in users:
+            unit = u.regional_unit.code if u.regional_unit else "-"
+            click.echo(f"{u.username:20} {u.role.value:12} {unit:10} "
+                       f"{'sí' if u.active else 'no':6} {u.full_name}")

@@ -1,0 +1,117 @@
+"""``archivo ingest``: archive files and folders from the command line."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from archive.enums import DocumentType
+from archive.errors import ArchivoError
+from ingest.accept import accept_stream
+from ingest.errors import RejectedInput
+from ingest.status import is_final, summaries
+
+from .common import friendly_errors, get_services
+from .runtime import _require_initialized, start_background_worker
+
+
+def expand_paths(paths: tuple[str, ...]) -> list[Path]:
+    """Files as given, folders walked recursively in name order (hidden files skipped)."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            out.extend(sorted(f for f in p.rglob("*")
+                              if f.is_file() and not any(part.startswith(".") for part in f.parts)))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise ArchivoError(f"No existe el archivo o carpeta «{raw}».")
+    return out
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--tipo", "doc_type", default=None,
+              type=click.Choice([t.value for t in DocumentType]),
+              help="Tipo de documento (si se omite, se deduce del texto).")
+@click.option("--nis", "nis", multiple=True, help="NIS del suministro (puede repetirse).")
+@click.option("--esperar", is_flag=True, help="Esperar a que termine el OCR de cada documento.")
+@click.option("--json", "as_json", is_flag=True, help="Una línea JSON por archivo.")
+@click.option("--usuario", "actor", default="cli", show_default=True,
+              help="Usuario que figura como receptor en la auditoría.")
+@click.pass_context
+@friendly_errors
+def ingest(ctx: click.Context, paths: tuple[str, ...], doc_type: str | None, nis: tuple[str, ...],
+           esperar: bool, as_json: bool, actor: str) -> None:
+    """Ingresa archivos escaneados (TIFF, PDF, JPEG, PNG) o carpetas enteras."""
+    svc = get_services(ctx)
+    _require_initialized(svc)
+    files = expand_paths(paths)
+    rows: list[dict[str, object]] = []
+    dtype = DocumentType(doc_type) if doc_type else None
+    for path in tqdm(files, desc="Recibiendo", unit="archivo", disable=as_json or len(files) < 2):
+        row: dict[str, object] = {"archivo": str(path)}
+        try:
+            with path.open("rb") as fh:
+                acc = accept_stream(svc, fh, path.name, actor=actor, doc_type=dtype, nis=nis,
+                                    enqueue=True)
+            row.update(documento_id=acc.document_id, numero=acc.archive_number,
+                       estado=acc.status, duplicado=acc.duplicate)
+        except RejectedInput as exc:
+            row.update(documento_id=None, numero=None, estado="rechazado", error=str(exc))
+        rows.append(row)
+    ids = [int(r["documento_id"]) for r in rows if r.get("documento_id")]
+    if esperar and ids:
+        _wait(svc, ids, quiet=as_json)
+    info = summaries(svc, ids)
+    for row in rows:
+        s = info.get(row["documento_id"]) if row.get("documento_id") else None  # type: ignore[arg-type]
+        if s:
+            row.update(estado=s.status, tipo=s.doc_type, nis=s.nis, paginas=s.pages,
+                       motivos_revision=s.review_reasons, error=s.error)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+    else:
+        _table(rows)
+    if any(r["estado"] in {"rechazado", "error"} for r in rows):
+        ctx.exit(1)
+
+
+def _wait(svc, ids: list[int], *, quiet: bool) -> None:  # type: ignore[no-untyped-def]
+    """Run a worker in this process until every document is finished."""
+    consumer, stop, _ = start_background_worker(svc)
+    try:
+        with tqdm(total=len(ids), desc="Procesando", unit="doc", disable=quiet) as bar:
+            done: set[int] = set()
+            while len(done) < len(ids):
+                now_done = {i for i, s in summaries(svc, ids).items() if is_final(s.status)}
+                bar.update(len(now_done - done))
+                done |= now_done
+                if len(done) < len(ids):
+                    time.sleep(0.5)
+    finally:
+        stop.set()
+        consumer.stop(graceful=True)
+
+
+def _table(rows: list[dict[str, object]]) -> None:
+    click.echo(f"{'ARCHIVO':30} {'NÚMERO':16} {'ESTADO':10} {'TIPO':26} {'PÁG':>4}  NIS")
+    for r in rows:
+        name = Path(str(r["archivo"])).name[:30]
+        nis = ",".join(r.get("nis") or [])  # type: ignore[arg-type]
+        click.echo(f"{name:30} {str(r.get('numero') or '-'):16} {str(r['estado']):10} "
+                   f"{str(r.get('tipo') or '-'):26} {str(r.get('paginas') or '-'):>4}  {nis}")
+        if r.get("duplicado"):
+            click.echo(f"{'':30} ya estaba archivado: no se duplicó.")
+        if r.get("error"):
+            click.echo(f"{'':30} {r['error']}")
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[str(r["estado"])] = counts.get(str(r["estado"]), 0) + 1
+    click.echo("Resumen: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))

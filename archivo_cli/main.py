@@ -1,0 +1,26 @@
+"""Entry point: ``archivo COMMAND``."""
+
+from __future__ import annotations
+
+import click
+
+from . import admin, demo, ingest_cmd, runtime
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="archivo", message="archivo %(version)s")
+def cli() -> None:
+    """archivo: archivo documental de Atención al Cliente (escaneo, OCR, búsqueda por NIS)."""
+
+
+cli.add_command(admin.init)
+cli.add_command(admin.config)
+cli.add_command(admin.user)
+cli.add_command(runtime.serve)
+cli.add_command(runtime.worker)
+cli.add_command(ingest_cmd.ingest)
+cli.add_command(demo.demo)
+
+
+def main() -> None:
+    cli(prog_name="archivo")

@@ -1,0 +1,93 @@
+"""Long-running commands: the web server and the queue worker."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import click
+
+from archive.errors import ArchivoError
+from archive.migrate import is_current
+from archive.db import check_database
+from archive.services import Services
+
+from .common import friendly_errors, get_services
+
+log = logging.getLogger("archivo")
+
+
+def _require_initialized(svc: Services) -> None:
+    check_database(svc.engine)
+    if not is_current(svc.engine):
+        raise ArchivoError("La base de datos no está inicializada o actualizada: ejecute «archivo init».")
+    svc.store.check()
+
+
+def start_background_worker(svc: Services, workers: int | None = None):  # type: ignore[no-untyped-def]
+    """Start the queue consumer (and the scanner-folder watcher) in this process's threads."""
+    from ingest.tasks import register_tasks
+    from ingest.watch import start_watcher
+
+    register_tasks(svc)
+    consumer = svc.huey.create_consumer(workers=workers or svc.settings.ocr_workers,
+                                        worker_type="thread", periodic=True, check_worker_health=True)
+    consumer.start()
+    stop = threading.Event()
+    watcher = start_watcher(svc, stop) if svc.settings.scanner_dir else None
+    return consumer, stop, watcher
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Dirección donde escuchar.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Puerto HTTP.")
+@click.option("--hilos", "threads", default=8, show_default=True, type=int,
+              help="Hilos del servidor web.")
+@click.pass_context
+@friendly_errors
+def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
+    """Inicia el servidor web (y el trabajador de la cola en la instalación embebida)."""
+    import waitress
+
+    from web import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    svc = get_services(ctx)
+    _require_initialized(svc)
+    app = create_app(svc)
+    background = start_background_worker(svc) if svc.settings.embedded_worker else None
+    click.echo(f"archivo escuchando en http://{host}:{port}/ "
+               f"({'con' if background else 'sin'} trabajador embebido). Ctrl+C para detener.")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="archivo")
+    finally:
+        if background:
+            consumer, stop, _ = background
+            stop.set()
+            consumer.stop(graceful=True)
+
+
+@click.command()
+@click.option("--hilos", "workers", default=0, type=int,
+              help="Documentos procesados a la vez (0 = uno por núcleo).")
+@click.pass_context
+@friendly_errors
+def worker(ctx: click.Context, workers: int) -> None:
+    """Procesa la cola de documentos (OCR, extracción, índice) hasta Ctrl+C."""
+    from ingest.tasks import register_tasks
+    from ingest.watch import start_watcher
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    svc = get_services(ctx)
+    _require_initialized(svc)
+    register_tasks(svc)
+    stop = threading.Event()
+    if svc.settings.scanner_dir:
+        start_watcher(svc, stop)
+    consumer = svc.huey.create_consumer(workers=workers or svc.settings.ocr_workers,
+                                        worker_type="thread", periodic=True)
+    click.echo("Trabajador en marcha. Ctrl+C para detener.")
+    try:
+        consumer.run()
+    finally:
+        stop.set()

@@ -1,0 +1,1 @@
+"""Courier dispatches (encomiendas) to the regional units."""

@@ -1,0 +1,1 @@
+"""Scanned files in, OCR'd, stored and linked pages out."""

@@ -1,0 +1,1 @@
+"""Full-text and identifier search over the archive."""

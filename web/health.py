@@ -1,0 +1,63 @@
+"""``GET /healthz``: one JSON answer on every part the service needs."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Blueprint, current_app, jsonify
+
+from archive.db import check_database
+from archive.errors import ArchivoError
+from archive.migrate import is_current
+from archive.queue import check_queue
+from search.index import check_index
+
+from . import services_of
+
+bp = Blueprint("health", __name__)
+
+
+def _database() -> str:
+    svc = services_of(current_app)
+    check_database(svc.engine)
+    if not is_current(svc.engine):
+        raise ArchivoError("La base de datos no está actualizada: ejecute «archivo init».")
+    return "ok"
+
+
+def _storage() -> str:
+    services_of(current_app).store.check()
+    return "ok"
+
+
+def _index() -> str:
+    pages = check_index(services_of(current_app).settings.index_dir)
+    return "ok"
+
+
+def _queue() -> str:
+    check_queue(services_of(current_app).huey)
+    return "ok"
+
+
+CHECKS: dict[str, Callable[[], str]] = {
+    "base_de_datos": _database,
+    "almacenamiento": _storage,
+    "indice": _index,
+    "cola": _queue,
+}
+
+
+@bp.get("/healthz")
+def healthz():  # type: ignore[no-untyped-def]
+    parts: dict[str, dict[str, str]] = {}
+    healthy = True
+    for name, check in CHECKS.items():
+        try:
+            parts[name] = {"estado": check()}
+        except Exception as exc:  # a health probe must report, never raise
+            healthy = False
+            message = str(exc) if isinstance(exc, ArchivoError) else f"{type(exc).__name__}: {exc}"
+            parts[name] = {"estado": "error", "detalle": message}
+    body = {"estado": "ok" if healthy else "error", "partes": parts}
+    return jsonify(body), 200 if healthy else 503
