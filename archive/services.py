@@ -14,7 +14,7 @@ from .config import Settings
 from .db import make_engine, make_sessionmaker
 from .errors import ConfigError
 from .queue import make_huey
-from .storage import ObjectStore, open_store
+from .storage import ObjectStore, store_from_url
 
 
 @dataclass
@@ -35,7 +35,9 @@ class Services:
 
     @cached_property
     def store(self) -> ObjectStore:
-        return open_store(self.settings, secret_key=self.secret_key)
+        s = self.settings
+        return store_from_url(s.storage_url, secure=s.s3_secure, region=s.s3_region,
+                              secret_key=self.secret_key, base_url=s.base_url)
 
     @cached_property
     def huey(self) -> Huey:

@@ -9,6 +9,7 @@ from archive.config import SETTINGS
 from archive.db import session_scope
 from archive.enums import Role
 from archive.models import User
+from archive.users import create_user
 
 from .bootstrap import initialize
 from .common import friendly_errors, get_services

@@ -17,6 +17,11 @@ from .common import friendly_errors, get_services
 log = logging.getLogger("archivo")
 
 
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def _require_initialized(svc: Services) -> None:
     check_database(svc.engine)
     if not is_current(svc.engine):
@@ -51,7 +56,7 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
 
     from web import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _logging()
     svc = get_services(ctx)
     _require_initialized(svc)
     app = create_app(svc)
@@ -77,7 +82,7 @@ def worker(ctx: click.Context, workers: int) -> None:
     from ingest.tasks import register_tasks
     from ingest.watch import start_watcher
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _logging()
     svc = get_services(ctx)
     _require_initialized(svc)
     register_tasks(svc)

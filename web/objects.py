@@ -1,33 +1,61 @@
 """Serve objects of the local folder store through signed, expiring URLs.
 
 On S3 the store hands out presigned URLs instead and this route is unused.
+The key comes from the signed URL (never a user-chosen file path) and the
+Content-Type from what archivo recorded, not from the request.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, request, send_file
+from typing import Iterator
 
+from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy import select
+
+from archive.db import session_scope
 from archive.errors import ObjectNotFound
+from archive.models import Blob
+from archive.storage import CHUNK_SIZE
 from archive.storage.signing import verify_signed_url
 
 from . import services_of
 
 bp = Blueprint("objects", __name__)
 
+SUFFIX_TYPES = {".jpg": "image/jpeg", ".pdf": "application/pdf", ".json.gz": "application/gzip"}
+
+
+def media_type_for(key: str, recorded: str | None) -> str:
+    if recorded:
+        return recorded
+    for suffix, media in SUFFIX_TYPES.items():
+        if key.endswith(suffix):
+            return media
+    return "application/octet-stream"
+
 
 @bp.get("/objetos/<path:key>")
-def signed_object(key: str):  # type: ignore[no-untyped-def]
+def signed_object(key: str) -> Response:
     svc = services_of(current_app)
-    expira = request.args.get("expira", "")
-    firma = request.args.get("firma", "")
-    if not verify_signed_url(svc.secret_key, key, expira, firma):
+    if not verify_signed_url(svc.secret_key, key, request.args.get("expira", ""),
+                             request.args.get("firma", "")):
         abort(403, description="El enlace no es válido o ya venció. Pida uno nuevo.")
     try:
         info = svc.store.stat(key)
-        handle = svc.store.open(key).__enter__()
     except ObjectNotFound:
         abort(404, description="El archivo solicitado no existe.")
-    name = request.args.get("nombre") or key.rsplit("/", 1)[-1]
-    return send_file(handle, mimetype=request.args.get("tipo") or "application/octet-stream",
-                     as_attachment=True, download_name=name, max_age=0,
-                     last_modified=info.modified)
+    with session_scope(svc.sessions) as session:
+        recorded = session.scalar(select(Blob.media_type).where(Blob.storage_key == key))
+
+    def chunks() -> Iterator[bytes]:
+        with svc.store.open(key) as fh:
+            while chunk := fh.read(CHUNK_SIZE):
+                yield chunk
+
+    name = key.rsplit("/", 1)[-1]
+    return Response(chunks(), mimetype=media_type_for(key, recorded), headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Length": str(info.size),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+    })

@@ -1,0 +1,127 @@
+"""The `archivo` command: init, config, user, serve, and Spanish errors for bad settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archivo_cli.main import cli
+from tests.conftest import home_env
+
+
+def run(env: dict[str, str], *args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return home_env(tmp_path / "var")
+
+
+def test_init_creates_everything_once(env: dict[str, str], tmp_path: Path) -> None:
+    first = run(env, "init")
+    assert first.exit_code == 0, first.output
+    assert "Contraseña (se muestra una sola vez)" in first.output
+    home = tmp_path / "var"
+    assert (home / "archivo.db").is_file() and (home / "objetos").is_dir()
+    assert (home / "indice").is_dir() and (home / "clave_secreta").is_file()
+    second = run(env, "init")
+    assert second.exit_code == 0
+    assert "Ya existe un administrador" in second.output and "Contraseña" not in second.output
+
+
+def test_user_add_and_list(env: dict[str, str]) -> None:
+    run(env, "init")
+    out = run(env, "user", "add", "lmartinez", "--rol", "archivista", "--nombre", "Luis Martínez")
+    assert out.exit_code == 0 and "Contraseña" in out.output
+    dup = run(env, "user", "add", "lmartinez", "--rol", "consulta")
+    assert dup.exit_code == 1 and "ya existe" in dup.output
+    regional = run(env, "user", "add", "sur1", "--rol", "regional")
+    assert regional.exit_code == 1 and "unidad regional" in regional.output
+    ok = run(env, "user", "add", "sur1", "--rol", "regional", "--regional", "SUR")
+    assert ok.exit_code == 0
+    listing = run(env, "user", "list")
+    assert "lmartinez" in listing.output and "Luis Martínez" in listing.output
+    assert "sur1" in listing.output and "SUR" in listing.output
+
+
+def test_config_shows_embedded_defaults_and_hides_secrets(env: dict[str, str], tmp_path: Path) -> None:
+    env = {**env, "ARCHIVO_STORAGE_URL": "s3://AKID:muysecreto@127.0.0.1:9/archivo"}
+    out = run(env, "config")
+    assert out.exit_code == 0
+    assert f"sqlite:///{(tmp_path / 'var').resolve()}/archivo.db" in out.output
+    assert "muysecreto" not in out.output and "AKID" not in out.output
+    assert "ARCHIVO_QUEUE_URL" in out.output and "predeterminado" in out.output
+
+
+@pytest.mark.parametrize("extra, setting", [
+    ({"ARCHIVO_DATABASE_URL": "postgresql+psycopg://nadie@127.0.0.1:9/x"}, "ARCHIVO_DATABASE_URL"),
+    ({"ARCHIVO_STORAGE_URL": "s3://a:b@127.0.0.1:9/archivo"}, "ARCHIVO_STORAGE_URL"),
+    ({"ARCHIVO_MAX_PAGINAS": "diez"}, "ARCHIVO_MAX_PAGINAS"),
+])
+def test_bad_configuration_is_one_spanish_line(env: dict[str, str], extra: dict, setting: str) -> None:
+    out = CliRunner().invoke(cli, ["init"], env={**env, **extra})
+    assert out.exit_code == 1
+    assert setting in out.output and "Traceback" not in out.output
+    assert out.output.startswith("Error: ")
+
+
+def test_unwritable_home_is_reported(env: dict[str, str], tmp_path: Path) -> None:
+    blocker = tmp_path / "archivo-regular-file"
+    blocker.write_text("x")
+    out = CliRunner().invoke(cli, ["init"], env={**env, "ARCHIVO_HOME": str(blocker / "var")})
+    assert out.exit_code == 1 and "Traceback" not in out.output
+    assert "ARCHIVO_" in out.output
+
+
+def test_s3_wrong_credentials_are_reported(env: dict[str, str], seaweed_s3) -> None:  # type: ignore[no-untyped-def]
+    bad = seaweed_s3.storage_url("archivo-cli").replace(seaweed_s3.secret_key, "incorrecta")
+    out = CliRunner().invoke(cli, ["init"], env={**env, "ARCHIVO_STORAGE_URL": bad})
+    assert out.exit_code == 1 and "ARCHIVO_STORAGE_URL" in out.output
+    assert "Traceback" not in out.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_healthz_with_all_parts_ok(env: dict[str, str]) -> None:
+    """The real server process, as `make run` starts it."""
+    assert run(env, "init").exit_code == 0
+    port = _free_port()
+    exe = Path(sys.executable).with_name("archivo")
+    proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        body = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    body = json.load(r)
+            except OSError:
+                time.sleep(0.3)
+        assert body is not None, proc.stdout.read1().decode() if proc.stdout else ""
+        assert body["estado"] == "ok"
+        assert {k: v["estado"] for k, v in body["partes"].items()} == {
+            "base_de_datos": "ok", "almacenamiento": "ok", "indice": "ok", "cola": "ok"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+            page = r.read().decode()
+        assert 'lang="es-PY"' in page and "Archivo de Atención al Cliente" in page
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
