@@ -31,14 +31,15 @@ def _require_initialized(svc: Services) -> None:
 
 def start_background_worker(svc: Services, workers: int | None = None):  # type: ignore[no-untyped-def]
     """Start the queue consumer (and the scanner-folder watcher) in this process's threads."""
-    from ingest.tasks import register_tasks
+    from ingest.tasks import register_tasks, start_sweeper
     from ingest.watch import start_watcher
 
     register_tasks(svc)
     consumer = svc.huey.create_consumer(workers=workers or svc.settings.ocr_workers,
-                                        worker_type="thread", periodic=True, check_worker_health=True)
+                                        worker_type="thread", periodic=False, check_worker_health=True)
     consumer.start()
     stop = threading.Event()
+    start_sweeper(svc, stop)
     watcher = start_watcher(svc, stop) if svc.settings.scanner_dir else None
     return consumer, stop, watcher
 
@@ -79,7 +80,7 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
 @friendly_errors
 def worker(ctx: click.Context, workers: int) -> None:
     """Procesa la cola de documentos (OCR, extracción, índice) hasta Ctrl+C."""
-    from ingest.tasks import register_tasks
+    from ingest.tasks import register_tasks, start_sweeper
     from ingest.watch import start_watcher
 
     _logging()
@@ -87,10 +88,11 @@ def worker(ctx: click.Context, workers: int) -> None:
     _require_initialized(svc)
     register_tasks(svc)
     stop = threading.Event()
+    start_sweeper(svc, stop)
     if svc.settings.scanner_dir:
         start_watcher(svc, stop)
     consumer = svc.huey.create_consumer(workers=workers or svc.settings.ocr_workers,
-                                        worker_type="thread", periodic=True)
+                                        worker_type="thread", periodic=False)
     click.echo("Trabajador en marcha. Ctrl+C para detener.")
     try:
         consumer.run()

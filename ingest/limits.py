@@ -1,0 +1,25 @@
+"""Resource limits applied to every uploaded file before and while it is decoded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Upper bounds that keep one hostile or absurd file from exhausting a worker.
+
+    ``max_page_pixels`` bounds every page image (declared or rendered): 150 Mpx
+    covers an A0 sheet at 300 dpi. ``render_dpi`` is the resolution used to
+    rasterise PDF pages that have no usable text layer.
+    """
+
+    max_bytes: int = 500 * MiB
+    max_pages: int = 2000
+    max_page_pixels: int = 150_000_000
+    render_dpi: int = 300
+
+
+DEFAULT_LIMITS = Limits()

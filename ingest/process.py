@@ -1,0 +1,231 @@
+"""Step 2-4 of ingest: pages -> OCR -> derivatives -> identifiers -> final status.
+
+Everything a run produces is either written to deterministic storage keys
+(re-running overwrites the same objects) or committed in one final
+transaction guarded by the processing lease. A run killed at any point
+leaves no pages, links or status behind; the next run starts clean.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import delete, select
+
+from archive import audit, keys
+from archive.db import session_scope
+from archive.enums import DocumentStatus
+from archive.models import Blob, Document, Page
+from archive.services import Services
+
+from . import claims
+from .derivatives import thumbnail, web_image, words_blob
+from .errors import RejectedInput, TransientError
+from .limits import Limits
+from .ocr import ocr_page
+from .pages import SourcePage, count_pages, iter_pages
+from .pdf import build_document_pdf
+from .sniff import sniff
+from .finish import Outcome, decide_outcome, apply_outcome
+from .types import Word
+
+log = logging.getLogger(__name__)
+
+_slots_lock = threading.Lock()
+_ocr_slots: threading.BoundedSemaphore | None = None
+
+
+def ocr_slots(n: int) -> threading.BoundedSemaphore:
+    """One process-wide gate: at most ``n`` tesseract processes, however many documents run."""
+    global _ocr_slots
+    with _slots_lock:
+        if _ocr_slots is None:
+            _ocr_slots = threading.BoundedSemaphore(n)
+        return _ocr_slots
+
+
+@dataclass
+class PageResult:
+    number: int
+    text: str
+    text_source: str  # "ocr" | "pdf"
+    confidence: float | None
+    rotation: int
+    skew: float
+    width: int  # web image size and resolution
+    height: int
+    dpi: int
+    words: list[Word]  # boxes in web-image pixels
+    image_key: str
+    thumb_key: str
+    words_key: str
+
+
+def limits_of(services: Services) -> Limits:
+    s = services.settings
+    return Limits(max_bytes=s.max_file_bytes, max_pages=s.max_pages, max_page_pixels=s.max_page_pixels)
+
+
+def process_document(services: Services, document_id: int) -> str:
+    """Process one document if it can be claimed; returns the final status or ``"omitido"``."""
+    lease = services.settings.lease_s
+    token = claims.claim(services.sessions, document_id, lease)
+    if token is None:
+        return "omitido"
+    with claims.Heartbeat(lambda: claims.renew(services.sessions, document_id, token),
+                          lease / 3) as beat:
+        try:
+            with session_scope(services.sessions) as session:
+                doc = session.get(Document, document_id)
+                assert doc is not None
+                original = doc.original
+            results = _run_pages(services, original, beat)
+            pdf_blob = _store_pdf(services, original.sha256, results)
+            outcome = decide_outcome(services, document_id, results)
+        except RejectedInput as exc:
+            _fail(services, document_id, token, exc)
+            return DocumentStatus.ERROR.value
+        except _LeaseLost:
+            log.warning("documento %s: otro trabajador retomó el proceso", document_id)
+            return "omitido"
+        except Exception:
+            claims.release(services.sessions, document_id, token)
+            raise
+    return _finish(services, document_id, token, results, pdf_blob, outcome)
+
+
+class _LeaseLost(Exception):
+    pass
+
+
+def _run_pages(services: Services, original: Blob, beat: claims.Heartbeat) -> list[PageResult]:
+    limits = limits_of(services)
+    workdir = Path(tempfile.mkdtemp(prefix="archivo-"))
+    try:
+        path = workdir / "original"
+        with services.store.open(original.storage_key) as src, path.open("wb") as dst:
+            shutil.copyfileobj(src, dst, 1024 * 1024)
+        kind = sniff(path, limits)
+        count_pages(path, kind, limits)
+        workers = services.settings.ocr_workers
+        gate = threading.BoundedSemaphore(workers + 1)  # pages decoded but not yet finished
+        futures: list[Future[PageResult]] = []
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="archivo-ocr") as pool:
+            for page in iter_pages(path, kind, limits):
+                gate.acquire()
+                if beat.lost.is_set():
+                    raise _LeaseLost()
+                _raise_first_error(futures)
+                fut = pool.submit(_process_page, services, original.sha256, page)
+                fut.add_done_callback(lambda _f: gate.release())
+                futures.append(fut)
+                del page
+            results = [f.result() for f in futures]
+        if not results:
+            raise RejectedInput("sin_paginas", "El archivo no contiene ninguna página legible.")
+        return results
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _raise_first_error(futures: list[Future[PageResult]]) -> None:
+    """Stop feeding pages as soon as one page failed (e.g. a corrupt frame)."""
+    for fut in futures:
+        if fut.done() and fut.exception() is not None:
+            fut.result()
+
+
+def _process_page(services: Services, sha256: str, page: SourcePage) -> PageResult:
+    settings = services.settings
+    if page.text_layer is not None and page.words is not None:
+        image, text, words, conf, rotation, skew, source = (
+            page.image, page.text_layer, page.words, None, 0, 0.0, "pdf")
+    else:
+        with ocr_slots(settings.ocr_workers):
+            result = ocr_page(page.image, dpi=page.dpi, languages=settings.ocr_languages,
+                              timeout_s=settings.page_timeout_s)
+        image, text, words, conf = result.image, result.text, result.words, result.mean_conf
+        rotation, skew, source = result.rotation, result.skew, "ocr"
+    web = web_image(image, page.dpi)
+    scale = web.width / image.width
+    scaled = [Word(w.text, round(w.left * scale), round(w.top * scale), max(1, round(w.width * scale)),
+                   max(1, round(w.height * scale)), w.conf, w.line) for w in words]
+    store = services.store
+    image_key = keys.page_key(sha256, page.number, "web")
+    thumb_key = keys.page_key(sha256, page.number, "thumb")
+    words_key = keys.page_key(sha256, page.number, "words")
+    store.put_bytes(image_key, web.data, media_type="image/jpeg")
+    store.put_bytes(thumb_key, thumbnail(image), media_type="image/jpeg")
+    store.put_bytes(words_key, words_blob(scaled), media_type="application/gzip")
+    image.close()
+    return PageResult(page.number, text, source, conf, rotation, skew, web.width, web.height,
+                      web.dpi, scaled, image_key, thumb_key, words_key)
+
+
+def _store_pdf(services: Services, sha256: str, results: list[PageResult]) -> tuple[str, int, str]:
+    """Build the searchable PDF in a temp file and store it; returns (key, size, sha256)."""
+    key = keys.pdf_key(sha256)
+    with tempfile.TemporaryFile() as tmp:
+        build_document_pdf(services.store, results, tmp)
+        tmp.seek(0)
+        stored = services.store.put(key, tmp, media_type="application/pdf")  # type: ignore[arg-type]
+    return stored.key, stored.size, stored.sha256
+
+
+def _finish(services: Services, document_id: int, token: str, results: list[PageResult],
+            pdf: tuple[str, int, str], outcome: Outcome) -> str:
+    with session_scope(services.sessions) as session:
+        doc = claims.still_owned(session, document_id, token)
+        if doc is None:
+            return "omitido"
+        session.execute(delete(Page).where(Page.document_id == document_id))
+        for r in results:
+            session.add(Page(document_id=document_id, number=r.number, text=r.text,
+                             text_source=r.text_source, ocr_confidence=r.confidence,
+                             rotation=r.rotation, skew=r.skew, width=r.width,
+                             height=r.height, dpi=r.dpi, image_key=r.image_key,
+                             thumb_key=r.thumb_key, words_key=r.words_key))
+        pdf_key, pdf_size, pdf_sha = pdf
+        blob = session.scalar(select(Blob).where(Blob.storage_key == pdf_key))
+        if blob is None:
+            blob = Blob(sha256=pdf_sha, size=pdf_size, media_type="application/pdf", storage_key=pdf_key)
+            session.add(blob)
+            session.flush()
+        else:
+            blob.sha256, blob.size = pdf_sha, pdf_size
+        doc.pdf_blob_id = blob.id
+        doc.page_count = len(results)
+        apply_outcome(session, doc, outcome)
+        doc.claim_token = None
+        doc.claimed_at = None
+        doc.error_code = doc.error_message = None
+        audit.record(session, "sistema", "documento.procesar", "documento", doc.archive_number,
+                     {"estado": doc.status.value, "paginas": doc.page_count,
+                      "nis": doc.nis_list, "tipo": doc.doc_type.value,
+                      "motivos": doc.review_reasons})
+        status = doc.status.value
+    return status
+
+
+def _fail(services: Services, document_id: int, token: str, exc: RejectedInput) -> None:
+    with session_scope(services.sessions) as session:
+        doc = claims.still_owned(session, document_id, token)
+        if doc is None:
+            return
+        session.execute(delete(Page).where(Page.document_id == document_id))
+        doc.status = DocumentStatus.ERROR
+        doc.error_code = exc.code
+        doc.error_message = str(exc)
+        doc.claim_token = None
+        doc.claimed_at = None
+        audit.record(session, "sistema", "documento.rechazar", "documento", doc.archive_number,
+                     {"codigo": exc.code, "motivo": str(exc)})
+
+
+__all__ = ["process_document", "PageResult", "TransientError"]

@@ -1,0 +1,108 @@
+"""Queue tasks of the ingest pipeline and the sweeper that makes the queue lossless.
+
+The queue message is a wake-up call; the document row is the durable job.
+``sweep`` re-queues documents whose message was lost (crash between commit
+and enqueue, Redis flushed) or whose worker died mid-document (stale lease).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import OperationalError
+
+from archive.db import session_scope
+from archive.enums import DocumentStatus
+from archive.errors import StorageError
+from archive.models import Document, utcnow
+from archive.services import Services
+
+from .errors import TransientError
+from .process import process_document
+
+log = logging.getLogger(__name__)
+
+RECEIVED_GRACE_S = 120  # a new document normally gets its message at once
+
+
+@dataclass
+class Tasks:
+    process: Any
+
+
+def register_tasks(services: Services) -> Tasks:
+    """Register the tasks on this archive's huey instance (once) and return them."""
+    huey = services.huey
+    existing: Tasks | None = getattr(huey, "_archivo_tasks", None)
+    if existing is not None:
+        return existing
+
+    @huey.task(retries=6, retry_delay=5, retry_backoff=2, name="archivo.procesar")
+    def process(document_id: int) -> str:
+        try:
+            return process_document(services, document_id)
+        except (StorageError, OperationalError, TransientError):
+            log.warning("documento %s: falla transitoria, se reintentará", document_id, exc_info=True)
+            raise
+
+    tasks = Tasks(process=process)
+    huey._archivo_tasks = tasks  # type: ignore[attr-defined]
+    return tasks
+
+
+def enqueue_processing(services: Services, document_id: int) -> None:
+    register_tasks(services).process(document_id)
+
+
+def stale_documents(services: Services, *, received_grace_s: int = RECEIVED_GRACE_S) -> list[int]:
+    now = utcnow()
+    lease_edge = now - dt.timedelta(seconds=services.settings.lease_s)
+    received_edge = now - dt.timedelta(seconds=received_grace_s)
+    with session_scope(services.sessions) as session:
+        return list(session.scalars(
+            select(Document.id).where(or_(
+                and_(Document.status == DocumentStatus.RECIBIDO,
+                     Document.received_at <= received_edge),
+                and_(Document.status == DocumentStatus.PROCESANDO,
+                     or_(Document.claimed_at.is_(None), Document.claimed_at < lease_edge)),
+            )).order_by(Document.id)))
+
+
+def sweep(services: Services, tasks: Tasks | None = None, *,
+          received_grace_s: int = RECEIVED_GRACE_S) -> int:
+    """Re-queue documents nobody is working on; returns how many."""
+    tasks = tasks or register_tasks(services)
+    ids = stale_documents(services, received_grace_s=received_grace_s)
+    for doc_id in ids:
+        tasks.process(doc_id)
+    if ids:
+        log.info("barrido: %d documento(s) reencolado(s)", len(ids))
+    return len(ids)
+
+
+def start_sweeper(services: Services, stop: threading.Event) -> threading.Thread:
+    """Sweep at start (nothing is in flight yet) and then every half lease.
+
+    A thread rather than a huey periodic task: crontab granularity is one
+    minute, and recovery after a crash should take about one lease.
+    """
+    interval = max(1.0, services.settings.lease_s / 2)
+
+    def run() -> None:
+        grace = 0  # at start-up any document still waiting lost its message
+        while not stop.is_set():
+            try:
+                sweep(services, received_grace_s=grace)
+            except Exception:  # noqa: BLE001 - logged; tried again next interval
+                log.exception("barrido fallido")
+            grace = RECEIVED_GRACE_S
+            stop.wait(interval)
+
+    thread = threading.Thread(target=run, name="archivo-barrido", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,126 @@
+"""The watched scanner folder (``ARCHIVO_CARPETA_ESCANER``).
+
+A file is taken once its size and modification time stop changing (the
+scanner finished writing). After it is archived it moves to ``procesados/``;
+when it cannot be archived (rejected at the door or ended in ``error``) it
+moves to ``rechazados/`` with ``NOMBRE.error.txt`` beside it. The original
+bytes are in object storage before the file is moved anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from archive.services import Services
+
+from .accept import accept_stream
+from .errors import RejectedInput
+from .status import is_final, summaries
+
+log = logging.getLogger(__name__)
+
+DONE_DIR, REJECTED_DIR = "procesados", "rechazados"
+ACTOR = "escaner"
+
+
+@dataclass
+class FolderWatcher:
+    services: Services
+    folder: Path
+    settle_s: float = 2.0
+    seen: dict[Path, tuple[int, int, float]] = field(default_factory=dict)  # size, mtime_ns, since
+    pending: dict[int, Path] = field(default_factory=dict)  # document id -> file waiting for outcome
+
+    def poll(self, now: float) -> None:
+        """One pass: take settled files, then move those whose documents are finished."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for sub in (DONE_DIR, REJECTED_DIR):
+            (self.folder / sub).mkdir(exist_ok=True)
+        waiting = set(self.pending.values())
+        for path in sorted(self.folder.iterdir()):
+            if not path.is_file() or path.name.startswith(".") or path in waiting:
+                continue
+            if self._settled(path, now):
+                self._take(path)
+        self._move_finished()
+
+    def _settled(self, path: Path, now: float) -> bool:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            self.seen.pop(path, None)
+            return False
+        sig = (st.st_size, st.st_mtime_ns)
+        prev = self.seen.get(path)
+        if prev is None or prev[:2] != sig:
+            self.seen[path] = (*sig, now)
+            return False
+        return now - prev[2] >= self.settle_s
+
+    def _take(self, path: Path) -> None:
+        self.seen.pop(path, None)
+        try:
+            with path.open("rb") as fh:
+                accepted = accept_stream(self.services, fh, path.name, actor=ACTOR)
+        except RejectedInput as exc:
+            self._reject(path, str(exc))
+            return
+        except FileNotFoundError:
+            return
+        log.info("escáner: %s -> %s", path.name, accepted.archive_number)
+        self.pending[accepted.document_id] = path
+
+    def _move_finished(self) -> None:
+        if not self.pending:
+            return
+        for doc_id, info in summaries(self.services, list(self.pending)).items():
+            if not is_final(info.status):
+                continue
+            path = self.pending.pop(doc_id)
+            if info.status == "error":
+                self._reject(path, f"{info.archive_number}: {info.error}")
+            else:
+                _move(path, self.folder / DONE_DIR)
+
+    def _reject(self, path: Path, reason: str) -> None:
+        target = _move(path, self.folder / REJECTED_DIR)
+        if target is not None:
+            target.with_name(target.name + ".error.txt").write_text(reason + "\n", encoding="utf-8")
+        log.warning("escáner: %s rechazado: %s", path.name, reason)
+
+
+def _move(path: Path, folder: Path) -> Path | None:
+    """Move without overwriting an earlier file of the same name."""
+    target = folder / path.name
+    n = 1
+    while target.exists():
+        target = folder / f"{path.stem}-{n}{path.suffix}"
+        n += 1
+    try:
+        shutil.move(str(path), target)
+    except FileNotFoundError:
+        return None
+    return target
+
+
+def start_watcher(services: Services, stop: threading.Event, interval_s: float = 1.0) -> threading.Thread:
+    assert services.settings.scanner_dir is not None
+    watcher = FolderWatcher(services, services.settings.scanner_dir)
+
+    def run() -> None:
+        import time
+
+        while not stop.is_set():
+            try:
+                watcher.poll(time.monotonic())
+            except Exception:  # noqa: BLE001 - keep watching; the error is logged
+                log.exception("error en la carpeta del escáner")
+            stop.wait(interval_s)
+
+    thread = threading.Thread(target=run, name="archivo-escaner", daemon=True)
+    thread.start()
+    return thread
