@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -141,6 +142,9 @@ class Document(Base):
     claimed_at: Mapped[dt.datetime | None] = mapped_column()
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     processed_at: Mapped[dt.datetime | None] = mapped_column()
+    # Search index bookkeeping: the indexer picks documents whose index_due is set.
+    index_due: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
+    indexed_at: Mapped[dt.datetime | None] = mapped_column()
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     original: Mapped[Blob] = relationship(foreign_keys=[original_blob_id])

@@ -130,6 +130,7 @@ def apply_outcome(session: Session, doc: Document, out: Outcome) -> None:
     doc.ocr_confidence = out.ocr_confidence
     doc.review_reasons = ",".join(out.reasons)
     doc.status = out.status
+    doc.index_due = True
     session.flush()
     session.refresh(doc, ["supplies"])
     nis = doc.nis_list
