@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import OperationalError
 
 from archive import audit, keys
 from archive.db import session_scope
 from archive.enums import DocumentStatus
 from archive.models import Blob, Document, Page
+from archive.errors import StorageError
 from archive.services import Services
 
 from . import claims
@@ -94,14 +96,35 @@ def process_document(services: Services, document_id: int) -> str:
         except _LeaseLost:
             log.warning("documento %s: otro trabajador retomó el proceso", document_id)
             return "omitido"
-        except Exception:
+        except TRANSIENT as exc:
+            if _attempts(services, document_id) >= MAX_ATTEMPTS:
+                _fail(services, document_id, token, RejectedInput(
+                    "reintentos", f"No se pudo procesar tras {MAX_ATTEMPTS} intentos ({exc}). "
+                                  "El original está guardado; reprocese cuando el servicio se normalice."))
+                return DocumentStatus.ERROR.value
             claims.release(services.sessions, document_id, token)
             raise
+        except Exception as exc:  # a bug or an unforeseen decoder fault: never loop on it
+            log.exception("documento %s: error inesperado", document_id)
+            _fail(services, document_id, token, RejectedInput(
+                "interno", f"Error inesperado al procesar el archivo ({type(exc).__name__}: {exc}). "
+                           "El original quedó guardado; avise al administrador del sistema."))
+            return DocumentStatus.ERROR.value
     return _finish(services, document_id, token, results, pdf_blob, outcome)
 
 
 class _LeaseLost(Exception):
     pass
+
+
+MAX_ATTEMPTS = 8
+# Faults of the surroundings, not of the file: the task is retried with backoff.
+TRANSIENT: tuple[type[BaseException], ...] = (StorageError, OperationalError, TransientError)
+
+
+def _attempts(services: Services, document_id: int) -> int:
+    with session_scope(services.sessions) as session:
+        return int(session.scalar(select(Document.attempts).where(Document.id == document_id)) or 0)
 
 
 def _run_pages(services: Services, original: Blob, beat: claims.Heartbeat) -> list[PageResult]:

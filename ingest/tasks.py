@@ -14,16 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import OperationalError
 
 from archive.db import session_scope
 from archive.enums import DocumentStatus
-from archive.errors import StorageError
 from archive.models import Document, utcnow
 from archive.services import Services
 
-from .errors import TransientError
-from .process import process_document
+from .process import TRANSIENT, process_document
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +43,7 @@ def register_tasks(services: Services) -> Tasks:
     def process(document_id: int) -> str:
         try:
             return process_document(services, document_id)
-        except (StorageError, OperationalError, TransientError):
+        except TRANSIENT:
             log.warning("documento %s: falla transitoria, se reintentará", document_id, exc_info=True)
             raise
 

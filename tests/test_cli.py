@@ -125,3 +125,34 @@ def test_serve_answers_healthz_with_all_parts_ok(env: dict[str, str]) -> None:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_ingest_json_reports_every_file(env: dict[str, str], tmp_path: Path) -> None:
+    from tests import scans
+
+    run(env, "init")
+    folder = tmp_path / "lote"
+    folder.mkdir()
+    img, nis = scans.page(seed=60)
+    scans.write(img, folder / "a.png", "PNG")
+    (folder / "b.pdf").write_bytes(b"")
+    (folder / "c.pdf").write_bytes(b"<html>no soy un pdf</html>")
+    out = run(env, "ingest", str(folder), "--esperar", "--json")
+    rows = [json.loads(line) for line in out.output.splitlines() if line.startswith("{")]
+    by_name = {Path(r["archivo"]).name: r for r in rows}
+    assert set(by_name) == {"a.png", "b.pdf", "c.pdf"}
+    assert by_name["a.png"]["estado"] == "listo" and by_name["a.png"]["nis"] == nis
+    assert by_name["a.png"]["numero"].startswith("ARC-") and by_name["a.png"]["paginas"] == 1
+    assert by_name["b.pdf"]["estado"] == "rechazado" and "vacío" in by_name["b.pdf"]["error"]
+    assert by_name["c.pdf"]["estado"] == "error" and "HTML" in by_name["c.pdf"]["error"]
+    assert out.exit_code == 1  # some files could not be archived
+    again = run(env, "ingest", str(folder / "a.png"))
+    assert "ya estaba archivado" in again.output and again.exit_code == 0
+
+
+def test_demo_loads_sample_documents(env: dict[str, str]) -> None:
+    run(env, "init")
+    first = run(env, "demo", "--n", "2")
+    assert first.exit_code == 0 and first.output.count("ARC-") == 2
+    second = run(env, "demo", "--n", "2")
+    assert second.output.count("(ya estaba)") == 2

@@ -252,3 +252,42 @@ def test_reprocessing_replaces_pages_without_duplicates(services: Services, tmp_
         assert s.scalar(select(func.count(Page.id)).where(Page.document_id == doc.id)) == 1
         assert s.scalar(select(func.count()).select_from(DocumentSupply)
                         .where(DocumentSupply.document_id == doc.id)) == 1
+
+
+def test_unexpected_fault_ends_in_error_not_a_retry_loop(services: Services, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import ingest.process as proc
+
+    def broken(*a, **k):  # type: ignore[no-untyped-def]
+        raise ValueError("falla simulada")
+
+    monkeypatch.setattr(proc, "ocr_page", broken)
+    img, _ = scans.page(seed=22)
+    path = scans.write(img, tmp_path / "f.png", "PNG")
+    with path.open("rb") as fh:
+        acc = accept_stream(services, fh, path.name, actor="t", enqueue=False)
+    assert process_document(services, acc.document_id) == "error"
+    doc = load(services, acc.document_id)
+    assert doc.error_code == "interno" and "administrador" in (doc.error_message or "")
+    assert services.store.exists(doc.original.storage_key)
+
+
+def test_storage_outage_is_retried_then_given_up(services: Services, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from archive.errors import StorageError
+    import ingest.process as proc
+
+    def down(*a, **k):  # type: ignore[no-untyped-def]
+        raise StorageError("almacenamiento caído (simulado)")
+
+    img, _ = scans.page(seed=23)
+    path = scans.write(img, tmp_path / "g.png", "PNG")
+    with path.open("rb") as fh:
+        acc = accept_stream(services, fh, path.name, actor="t", enqueue=False)
+    monkeypatch.setattr(proc, "_store_pdf", down)
+    with pytest.raises(StorageError):
+        process_document(services, acc.document_id)
+    assert load(services, acc.document_id).status is DocumentStatus.RECIBIDO  # released for retry
+    monkeypatch.setattr(proc, "MAX_ATTEMPTS", 2)
+    assert process_document(services, acc.document_id) == "error"
+    assert load(services, acc.document_id).error_code == "reintentos"
