@@ -1,42 +1,45 @@
 """Whoosh schema: one entry per page, carrying the fields of its document.
 
-Bump ``SCHEMA_VERSION`` whenever the schema or an analyzer changes: an index
-with another version is rebuilt from the database (the index is derived data).
+Bump ``SCHEMA_VERSION`` whenever the schema, an analyzer or the way entries
+are built changes: an index with another version is rebuilt from the database
+(the index is derived data). Field names are internal; users type the Spanish
+aliases of ``search.parse``.
 """
 
 from __future__ import annotations
 
-from whoosh.analysis import CharsetFilter, LanguageAnalyzer, LowercaseFilter, RegexTokenizer
-from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.support.charset import accent_map
+from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-SCHEMA_VERSION = 1
+from .analysis import exact_analyzer, spanish_analyzer
 
+SCHEMA_VERSION = 2
 
-def spanish_analyzer():  # type: ignore[no-untyped-def]
-    """Lowercase, Spanish stop words and stemming, then accent folding."""
-    return LanguageAnalyzer("es") | CharsetFilter(accent_map)
-
-
-def exact_analyzer():  # type: ignore[no-untyped-def]
-    """Unstemmed words and numbers, accent-folded, so exact terms still match."""
-    return RegexTokenizer(r"\w+(?:[.\-/]\w+)*") | LowercaseFilter() | CharsetFilter(accent_map)
+# Fields holding canonical identifiers (see ``search.identifiers``), one KEYWORD each.
+IDENTIFIER_FIELDS = ("cedula", "ruc", "expediente", "ot")
+# Free text is searched in these fields, with these weights (exact words rank higher).
+TEXT_FIELDS = {"text": 1.0, "text_exact": 1.5, "title": 0.5}
 
 
 def build_schema() -> Schema:
     return Schema(
         key=ID(stored=True, unique=True),  # "<document_id>:<page>"
-        document_id=NUMERIC(stored=True, bits=64),
-        page=NUMERIC(stored=True),
-        archive_number=ID(stored=True),
-        doc_type=ID(stored=True),
-        nis=KEYWORD(stored=True, commas=True),
-        regional=KEYWORD(stored=True, commas=True, lowercase=True),
-        identifiers=KEYWORD(stored=True, commas=True),
-        document_date=DATETIME(stored=True),
-        received_at=DATETIME(stored=True),
-        title=TEXT(analyzer=spanish_analyzer(), stored=True),
-        text=TEXT(analyzer=spanish_analyzer(), stored=True, chars=True),
+        document_id=NUMERIC(int, bits=64, stored=True, sortable=True),
+        page=NUMERIC(int, stored=True, sortable=True),
+        archive_number=ID(),  # canonical "ARC-2026-000123"
+        doc_type=ID(sortable=True),
+        nis=KEYWORD(commas=True),
+        regional=KEYWORD(commas=True, lowercase=True),
+        regional_codes=COLUMN(),  # the same codes as one value, for facet counts
+        cedula=KEYWORD(commas=True),
+        ruc=KEYWORD(commas=True),
+        expediente=KEYWORD(commas=True),
+        ot=KEYWORD(commas=True),
+        date=NUMERIC(int, sortable=True),  # yyyymmdd: document date, else the reception date
+        year=ID(),  # of ``date``: whole-year filters are one term each, not a numeric range
+        document_date=NUMERIC(int),
+        received=NUMERIC(int),
+        title=TEXT(analyzer=spanish_analyzer()),
+        text=TEXT(analyzer=spanish_analyzer()),
         text_exact=TEXT(analyzer=exact_analyzer()),
-        status=STORED(),
+        stamp=STORED(),  # fingerprint of the entry, to find stale ones
     )

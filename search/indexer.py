@@ -1,0 +1,187 @@
+"""Bring the index up to date with the database, in batches.
+
+A document asks to be (re)indexed by setting ``index_due``. ``index_pending``
+takes such documents in id order, writes each batch with one Whoosh writer
+(delete the document's entries, add its pages, commit) and then clears
+``index_due`` with a compare-and-set on ``updated_at``: a document changed
+while its batch was being written keeps ``index_due`` and is picked up again.
+
+Callers must hold the index lock (``search.lock``) outside tests; the queue
+task in ``search.tasks`` does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from typing import cast
+
+from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy.orm import Session
+from whoosh import index as windex
+from whoosh.index import Index
+
+from archive.db import session_scope
+from archive.enums import DocumentStatus
+from archive.models import Document, utcnow
+from archive.services import Services
+
+from . import index as search_index
+from .entries import INDEXABLE, DocumentData, load_documents, page_entries
+
+log = logging.getLogger(__name__)
+
+WRITER_TIMEOUT_S = 30.0  # wait this long for Whoosh's file lock before raising LockError
+# Documents in these states are handled when due: indexed, or (error) their entries removed.
+# Documents still being received or processed wait: their finish sets index_due again.
+HANDLED = (*INDEXABLE, DocumentStatus.ERROR)
+
+# Passes over the due documents per call: the second picks up documents edited while the
+# first was writing; the bound keeps a row whose compare-and-set never matches from looping.
+MAX_PASSES = 3
+
+Progress = Callable[[int], None]
+
+
+def mark_for_indexing(session: Session, document_ids: Iterable[int]) -> None:
+    """Ask for these documents to be reindexed (after an edit of their metadata or links).
+
+    ``updated_at`` is bumped on purpose: it is what makes a batch already in
+    flight notice the change and leave ``index_due`` set.
+    """
+    ids = list(document_ids)
+    if ids:
+        session.execute(update(Document).where(Document.id.in_(ids))
+                        .values(index_due=True, updated_at=utcnow()))
+
+
+def mark_all_for_rebuild(session: Session) -> int:
+    """Every searchable document is due (the index was emptied); ``updated_at`` is kept."""
+    result = session.execute(update(Document).where(Document.status.in_(INDEXABLE))
+                             .values(index_due=True, updated_at=Document.updated_at))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def due_count(services: Services) -> int:
+    with session_scope(services.sessions) as session:
+        return int(session.scalar(select(func.count()).select_from(Document).where(
+            Document.index_due.is_(True), Document.status.in_(HANDLED))) or 0)
+
+
+def prepare_index(services: Services) -> Index:
+    """Open the index; replace a missing, outdated or damaged one and queue its rebuild."""
+    index_dir = services.settings.index_dir
+    state = search_index.index_state(index_dir)
+    if state is not search_index.IndexState.OK:
+        log.warning("índice de búsqueda %s: %s; se reconstruye desde la base de datos",
+                    index_dir, search_index.STATE_MESSAGES.get(state, state))
+        ix = search_index.reset_index(index_dir)
+    else:
+        ix = windex.open_dir(str(index_dir))
+    if search_index.needs_rebuild(index_dir):
+        with session_scope(services.sessions) as session:
+            n = mark_all_for_rebuild(session)
+        search_index.clear_rebuild_marker(index_dir)
+        log.info("índice de búsqueda vacío: %d documento(s) a indexar", n)
+    return ix
+
+
+Seen = list[tuple[int, object]]  # (document id, updated_at as read)
+
+
+def _select_due(services: Services, after_id: int,
+                batch: int) -> tuple[Seen, dict[int, DocumentData]]:
+    """One consistent read: the next due documents, their ``updated_at`` and their content."""
+    with session_scope(services.sessions) as session:
+        rows = session.execute(
+            select(Document.id, Document.updated_at)
+            .where(Document.index_due.is_(True), Document.status.in_(HANDLED),
+                   Document.id > after_id)
+            .order_by(Document.id).limit(batch)).all()
+        docs = load_documents(session, [r.id for r in rows])
+    return [(r.id, r.updated_at) for r in rows], docs
+
+
+def write_batch(ix: Index, document_ids: Sequence[int], docs: dict[int, DocumentData]) -> int:
+    """Replace the entries of ``document_ids`` in one writer; returns the entries added."""
+    added = 0
+    writer = ix.writer(timeout=WRITER_TIMEOUT_S, delay=0.25)
+    try:
+        for doc_id in document_ids:
+            writer.delete_by_term("document_id", doc_id)  # type: ignore[arg-type]
+            doc = docs.get(doc_id)
+            if doc is not None and doc.indexable:
+                for entry in page_entries(doc):
+                    writer.add_document(**entry)
+                    added += 1
+        writer.commit()
+    except BaseException:
+        writer.cancel()
+        raise
+    return added
+
+
+def _clear_due(services: Services, seen: Seen) -> int:
+    """``index_due = False`` only where the row is as it was read; returns how many."""
+    if not seen:
+        return 0
+    table = cast(Table, Document.__table__)
+    stmt = (update(table)
+            .where(table.c.id == bindparam("doc_id"), table.c.updated_at == bindparam("seen"),
+                   table.c.index_due.is_(True))
+            .values(index_due=False, indexed_at=bindparam("now"), updated_at=table.c.updated_at))
+    now = utcnow()
+    with session_scope(services.sessions) as session:
+        result = session.connection().execute(
+            stmt, [{"doc_id": i, "seen": u, "now": now} for i, u in seen])
+        return int(result.rowcount or 0)
+
+
+def index_pending(services: Services, batch: int = 200, *, max_batches: int | None = None,
+                  progress: Progress | None = None) -> int:
+    """Index (or unindex) every due document; returns how many documents were written.
+
+    Stops after ``max_batches`` batches when given, so a queue task can hand
+    the worker back and re-enqueue itself instead of running for an hour.
+    """
+    ix = prepare_index(services)
+    done = batches = 0
+    for _ in range(MAX_PASSES):
+        after_id, found = 0, 0
+        while max_batches is None or batches < max_batches:
+            seen, docs = _select_due(services, after_id, batch)
+            if not seen:
+                break
+            ids = [i for i, _ in seen]
+            write_batch(ix, ids, docs)
+            cleared = _clear_due(services, seen)
+            if cleared < len(seen):
+                log.info("índice: %d documento(s) cambiaron durante el lote; se reindexan",
+                         len(seen) - cleared)
+            done += len(seen)
+            found += len(seen)
+            batches += 1
+            after_id = ids[-1]
+            if progress:
+                progress(len(seen))
+        if not found or (max_batches is not None and batches >= max_batches):
+            break  # up to date, or out of budget
+    return done
+
+
+def remove_documents(services: Services, document_ids: Iterable[int]) -> int:
+    """Drop the entries of documents deleted from the database; returns how many were given."""
+    ids = list(document_ids)
+    if ids:
+        write_batch(prepare_index(services), ids, {})
+    return len(ids)
+
+
+def rebuild(services: Services, batch: int = 500, *,
+            on_start: Callable[[int], None] | None = None, progress: Progress | None = None) -> int:
+    """Empty the index and fill it again from the database, one committed batch at a time."""
+    search_index.reset_index(services.settings.index_dir)
+    prepare_index(services)  # consumes the marker: marks every searchable document due
+    if on_start:
+        on_start(due_count(services))
+    return index_pending(services, batch=batch, progress=progress)

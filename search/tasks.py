@@ -1,0 +1,77 @@
+"""The one indexing task: every write to the index in production goes through it.
+
+Requests are cheap wake-up calls (the due documents are in the database), so
+asking twice costs one empty query. The task takes the index lock, so two
+workers never write at once; a locked index or Whoosh's ``LockError`` fails
+the run and huey retries it with growing delays. It runs at high priority so
+a finished document does not wait behind a backlog of OCR jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from whoosh.index import LockError
+
+from archive.services import Services
+
+from .indexer import due_count, index_pending, remove_documents
+from .lock import index_lock
+
+log = logging.getLogger(__name__)
+
+TASK_NAME = "archivo.indexar"
+BATCH = 200
+MAX_BATCHES_PER_RUN = 25  # then re-enqueue, so a big backlog never holds a worker for long
+PRIORITY = 100  # above OCR tasks (default 0) on queues that honour priority
+
+
+@dataclass
+class IndexTasks:
+    index: Any
+
+
+def register_index_task(services: Services) -> IndexTasks:
+    """Register "archivo.indexar" on this archive's huey instance (once) and return it."""
+    huey = services.huey
+    existing: IndexTasks | None = getattr(huey, "_archivo_index_tasks", None)
+    if existing is not None:
+        return existing
+    # Created here, not per run, so the lock is known to huey: a consumer started with
+    # flush_locks=True clears one left behind by a killed process.
+    lock = index_lock(services)
+
+    @huey.task(retries=8, retry_delay=2, retry_backoff=2, priority=PRIORITY, name=TASK_NAME)
+    def index(deleted: list[int] | None = None) -> int:
+        try:
+            with lock:
+                if deleted:
+                    remove_documents(services, deleted)
+                done = index_pending(services, batch=BATCH, max_batches=MAX_BATCHES_PER_RUN)
+        except LockError:
+            log.warning("índice de búsqueda ocupado (bloqueo de Whoosh); se reintentará")
+            raise
+        if done >= BATCH * MAX_BATCHES_PER_RUN and due_count(services):
+            index()  # a backlog bigger than one run: continue in a fresh run
+        return done
+
+    tasks = IndexTasks(index=index)
+    huey._archivo_index_tasks = tasks  # type: ignore[attr-defined]
+    return tasks
+
+
+def request_indexing(services: Services, deleted: Iterable[int] | None = None) -> None:
+    """Wake the indexer; ``deleted`` are ids of documents removed from the database."""
+    ids = sorted(set(deleted)) if deleted else None
+    register_index_task(services).index(ids)
+
+
+def request_if_due(services: Services) -> bool:
+    """For a periodic sweeper: wake the indexer if documents are waiting (a lost message)."""
+    if due_count(services):
+        request_indexing(services)
+        return True
+    return False

@@ -1,0 +1,138 @@
+"""Search building blocks without a database: analysis, query language, snippets, word boxes."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.types import Word
+from search import identifiers
+from search.analysis import exact_terms, stems, term_spans
+from search.highlight import HitTerms, hit_boxes, snippet
+from search.parse import QueryError, date_range, parse_query, whoosh_query
+
+UNITS = [("CEN", "Regional Central", "Asunción"), ("SUR", "Regional Sur", "Encarnación")]
+
+
+def parse(text: str):  # type: ignore[no-untyped-def]
+    return parse_query(text, regional_units=lambda: UNITS)
+
+
+def test_spanish_analysis_folds_accents_and_stems() -> None:
+    assert stems("heladeras") == stems("Heladera") == stems("HELADERA")
+    assert stems("Capiatá") == stems("capiata")
+    assert stems("electrodomésticos") == stems("electrodomestico")
+    assert stems("el de la") == set()  # stop words
+    assert exact_terms("Capiatá") == {"capiata"}  # exact form: folded, not stemmed
+    assert exact_terms("heladeras") != exact_terms("heladera")
+
+
+def test_numbers_with_separators_are_one_term_and_groups_are_indexed() -> None:
+    assert "3603408" in stems("NIS 3.603.408") and "3603408" in exact_terms("3603408")
+    assert {"3603408", "3", "603", "408"} <= exact_terms("3.603.408")
+    assert {"15032023", "2023"} <= exact_terms("15/03/2023")
+    assert "800123456" in exact_terms("RUC 80012345-6")
+
+
+def test_identifier_canonical_forms() -> None:
+    assert identifiers.nis("4.992.383") == "4992383"
+    assert identifiers.nis("12") is None and identifiers.nis("abc") is None
+    assert identifiers.cedula("3.603.408") == "3603408"
+    assert identifiers.ruc("80.012.345-6") == "80012345-6"
+    assert identifiers.expediente("0123/25") == "123/2025"
+    assert identifiers.ot("2024-1234") == "2024-001234"
+    assert identifiers.archive_number("arc-2026-123") == "ARC-2026-000123"
+
+
+def test_aliases_become_clauses_with_canonical_values() -> None:
+    pq = parse('nis:4.992.383 tipo:"Orden de trabajo" regional:encarnacion ci:3.603.408 heladera')
+    got = {c.field: c.values for c in pq.clauses}
+    assert got == {"nis": ["4992383"], "doc_type": ["orden_trabajo"], "regional": ["sur"],
+                   "cedula": ["3603408"]}
+    assert pq.text == "heladera" and pq.exact is None
+    neg = parse("robo -tipo:contrato,croquis")
+    assert neg.clauses[0].negate and neg.clauses[0].values == ["contrato", "croquis"]
+    assert parse("expediente:123/2024 ot:2024-55").clauses[1].values == ["2024-000055"]
+    assert parse("ruc:80012345").clauses[0].prefix  # any check digit
+    assert parse("hora:15").clauses == []  # not an alias: plain text
+
+
+def test_date_ranges() -> None:
+    assert date_range("2020..2024") == (20200101, 20241231)
+    assert date_range("2023-02") == (20230201, 20230228)
+    assert date_range("15/03/2023") == (20230315, 20230315)
+    assert date_range("..2020") == (None, 20201231)
+    assert date_range("2021..") == (20210101, None)
+    with pytest.raises(QueryError, match="no es una fecha válida"):
+        date_range("ayer")
+    with pytest.raises(QueryError, match="termina antes de empezar"):
+        date_range("2024..2020")
+
+
+def test_bad_alias_values_give_spanish_errors() -> None:
+    with pytest.raises(QueryError, match="no es un NIS válido"):
+        parse("nis:12")
+    with pytest.raises(QueryError, match="no es un tipo de documento"):
+        parse("tipo:factura")
+    with pytest.raises(QueryError, match="no es una unidad regional"):
+        parse("regional:marte")
+
+
+def test_lone_identifiers_are_exact_requests() -> None:
+    assert parse("3.603.408").exact.kind == "numero"  # type: ignore[union-attr]
+    assert parse("nis:3603408").exact.value == "3603408"  # type: ignore[union-attr]
+    assert parse("ARC-2026-000007").exact.kind == "archive_number"  # type: ignore[union-attr]
+    assert parse("80012345-6").exact.kind == "ruc"  # type: ignore[union-attr]
+    assert parse("3603408 heladera").exact is None
+    assert parse("nis:3603408 tipo:contrato").exact is None
+    assert parse("123").exact is None  # too short for any identifier
+
+
+def test_exclusions_are_split_off_for_document_level_filtering() -> None:
+    parts = whoosh_query("robo -heladera", [])
+    assert parts is not None and parts.negative is not None
+    assert "heladera" in str(parts.negative) and "heladera" not in str(parts.positive)
+    only_neg = whoosh_query("-heladera", [])
+    assert only_neg is not None and only_neg.negative is not None
+
+
+def test_snippet_escapes_everything_but_the_marks() -> None:
+    text = "Nota <script>alert('x')</script> sobre heladeras & cocinas"
+    html = snippet(text, HitTerms(stems=stems("heladera")))
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<mark>heladeras</mark>" in html and "&amp;" in html
+    assert html.replace("<mark>", "").replace("</mark>", "").count("<") == 0
+
+
+def test_snippet_window_centres_on_hits() -> None:
+    text = "relleno " * 100 + "medidor robado " + "relleno " * 100
+    html = snippet(text, HitTerms(exact={"medidor"}))
+    assert html.startswith("…") and html.endswith("…") and "<mark>medidor</mark>" in html
+    assert len(html) < 320
+
+
+def test_hit_boxes_match_accents_case_and_thousands_dots() -> None:
+    words = [Word("CAPIATÁ,", 1, 2, 3, 4, 90.0), Word("3.603.408", 5, 6, 7, 8, 90.0),
+             Word("otra", 9, 9, 9, 9, 90.0)]
+    terms = HitTerms(stems=stems("capiata"), exact={"3603408"})
+    boxes = hit_boxes(words, terms)
+    assert [(b.left, b.text) for b in boxes] == [(1, "CAPIATÁ,"), (5, "3.603.408")]
+
+
+def test_highlighting_terms_equal_the_index_analysis() -> None:
+    text = ("Reclamo N° 45.678.901: las HELADERAS dañadas en Capiatá, el 15/03/2023; "
+            "RUC 80012345-6, niño y año, más de 1.234,56 Gs. Ñandutí él")
+    got: dict[str, set[str]] = {"text": set(), "text_exact": set()}
+    for field, term, start, end in term_spans(text):
+        got[field].add(term)
+        assert start < end and text[start:end].strip()
+    assert got["text"] == stems(text)
+    assert got["text_exact"] == exact_terms(text)
+
+
+def test_whole_years_become_year_terms() -> None:
+    from search.parse import clause_query, make_clause
+
+    assert str(clause_query(make_clause("fecha", "2015..2016"))) == "(year:2015 OR year:2016)"
+    mixed = str(clause_query(make_clause("fecha", "2015-06..2016")))
+    assert "year:2016" in mixed and "date:[20150601 TO 20151231]" in mixed
+    assert "TO 20161231]" in str(clause_query(make_clause("fecha", "..2016")))
