@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlsplit
 
-from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
 
 from .config import Settings
 from .errors import ConfigError
@@ -30,7 +30,8 @@ def make_huey(settings: Settings, *, immediate: bool = False) -> Huey:
         return SqliteHuey(name=name, filename=path, immediate=immediate, timeout=30)
     if url.scheme == "redis":
         try:
-            return RedisHuey(name=name, url=settings.queue_url, immediate=immediate)
+            # Priority-aware: indexing must not wait behind the whole OCR backlog.
+            return PriorityRedisHuey(name=name, url=settings.queue_url, immediate=immediate)
         except Exception as exc:  # redis package missing or bad URL
             raise ConfigError("ARCHIVO_QUEUE_URL", f"no se pudo preparar la cola Redis: {exc}.")
     if url.scheme == "memory":

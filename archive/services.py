@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Callable
 
 from huey import Huey
 from sqlalchemy import Engine
@@ -16,6 +18,8 @@ from .errors import ConfigError
 from .queue import make_huey
 from .storage import ObjectStore, store_from_url
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Services:
@@ -24,6 +28,22 @@ class Services:
     settings: Settings
     immediate_queue: bool = False
     _secret: str | None = field(default=None, repr=False)
+    # Follow-up work other packages attach without the core knowing them:
+    # "documento_terminado" (document id) after a document commits its outcome,
+    # "barrido" () on every sweep of the worker.
+    hooks: dict[str, list[Callable[..., None]]] = field(default_factory=dict, repr=False)
+
+    def on(self, event: str, fn: Callable[..., None]) -> None:
+        if fn not in self.hooks.setdefault(event, []):
+            self.hooks[event].append(fn)
+
+    def emit(self, event: str, *args: object) -> None:
+        """Run the hooks; a failing hook is logged, never propagated (its work is re-found later)."""
+        for fn in self.hooks.get(event, []):
+            try:
+                fn(*args)
+            except Exception:  # noqa: BLE001
+                log.warning("falló la tarea de seguimiento %s de %s", fn.__name__, event, exc_info=True)
 
     @cached_property
     def engine(self) -> Engine:

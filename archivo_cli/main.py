@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import admin, demo, ingest_cmd, runtime
+from . import admin, demo, ingest_cmd, runtime, search_cmd
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,6 +20,9 @@ cli.add_command(runtime.serve)
 cli.add_command(runtime.worker)
 cli.add_command(ingest_cmd.ingest)
 cli.add_command(demo.demo)
+cli.add_command(search_cmd.search)
+cli.add_command(search_cmd.reindex)
+cli.add_command(search_cmd.check)
 
 
 def main() -> None:

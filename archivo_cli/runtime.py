@@ -33,8 +33,10 @@ def start_background_worker(svc: Services, workers: int | None = None):  # type:
     """Start the queue consumer (and the scanner-folder watcher) in this process's threads."""
     from ingest.tasks import register_tasks, start_sweeper
     from ingest.watch import start_watcher
+    from search.tasks import register_index_task
 
     register_tasks(svc)
+    register_index_task(svc)
     consumer = svc.huey.create_consumer(workers=workers or svc.settings.ocr_workers,
                                         worker_type="thread", periodic=False, check_worker_health=True)
     consumer.start()
@@ -82,11 +84,13 @@ def worker(ctx: click.Context, workers: int) -> None:
     """Procesa la cola de documentos (OCR, extracción, índice) hasta Ctrl+C."""
     from ingest.tasks import register_tasks, start_sweeper
     from ingest.watch import start_watcher
+    from search.tasks import register_index_task
 
     _logging()
     svc = get_services(ctx)
     _require_initialized(svc)
     register_tasks(svc)
+    register_index_task(svc)
     stop = threading.Event()
     start_sweeper(svc, stop)
     if svc.settings.scanner_dir:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from archive import audit, keys
 from archive.db import session_scope
@@ -233,6 +234,7 @@ def _finish(services: Services, document_id: int, token: str, results: list[Page
                       "nis": doc.nis_list, "tipo": doc.doc_type.value,
                       "motivos": doc.review_reasons})
         status = doc.status.value
+    services.emit("documento_terminado", document_id)
     return status
 
 
@@ -241,14 +243,20 @@ def _fail(services: Services, document_id: int, token: str, exc: RejectedInput) 
         doc = claims.still_owned(session, document_id, token)
         if doc is None:
             return
-        session.execute(delete(Page).where(Page.document_id == document_id))
-        doc.status = DocumentStatus.ERROR
-        doc.error_code = exc.code
-        doc.error_message = str(exc)
-        doc.claim_token = None
-        doc.claimed_at = None
-        audit.record(session, "sistema", "documento.rechazar", "documento", doc.archive_number,
-                     {"codigo": exc.code, "motivo": str(exc)})
+        _mark_failed(session, doc, exc)
+    services.emit("documento_terminado", document_id)
+
+
+def _mark_failed(session: Session, doc: Document, exc: RejectedInput) -> None:
+    session.execute(delete(Page).where(Page.document_id == doc.id))
+    doc.status = DocumentStatus.ERROR
+    doc.error_code = exc.code
+    doc.error_message = str(exc)
+    doc.claim_token = None
+    doc.claimed_at = None
+    doc.index_due = True  # a reprocessed document that now fails must leave the index
+    audit.record(session, "sistema", "documento.rechazar", "documento", doc.archive_number,
+                 {"codigo": exc.code, "motivo": str(exc)})
 
 
 __all__ = ["process_document", "PageResult", "TransientError"]

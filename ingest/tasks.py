@@ -95,6 +95,7 @@ def start_sweeper(services: Services, stop: threading.Event) -> threading.Thread
         while not stop.is_set():
             try:
                 sweep(services, received_grace_s=grace)
+                services.emit("barrido")
             except Exception:  # noqa: BLE001 - logged; tried again next interval
                 log.exception("barrido fallido")
             grace = RECEIVED_GRACE_S

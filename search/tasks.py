@@ -40,6 +40,8 @@ def register_index_task(services: Services) -> IndexTasks:
     existing: IndexTasks | None = getattr(huey, "_archivo_index_tasks", None)
     if existing is not None:
         return existing
+    services.on("documento_terminado", lambda _doc_id: request_indexing(services))
+    services.on("barrido", lambda: request_if_due(services))
     # Created here, not per run, so the lock is known to huey: a consumer started with
     # flush_locks=True clears one left behind by a killed process.
     lock = index_lock(services)

@@ -50,6 +50,12 @@ def test_worker_processes_queued_documents(tmp_path: Path, queue: str) -> None:
     try:
         ids = [_accept(svc, tmp_path, seed) for seed in (31, 32)]
         assert set(_wait_final(svc, ids).values()) == {"listo"}
+        from search.query import search
+
+        deadline = time.monotonic() + 30  # searchable within seconds of finishing
+        while search(svc, "contrato").total < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert search(svc, "contrato").total == 2
     finally:
         stop.set()
         consumer.stop(graceful=True)

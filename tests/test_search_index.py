@@ -128,7 +128,8 @@ def _corrupt(svc: Services) -> None:
 
 
 @pytest.mark.parametrize("damage", [_version_mismatch, _corrupt])
-def test_reindex_rebuilds_a_bad_index(services: Services, damage) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("fix", [("reindex", "--lote", "2"), ("check", "--indice", "--reparar")])
+def test_a_bad_index_is_rebuilt(services: Services, damage, fix) -> None:  # type: ignore[no-untyped-def]
     for i in range(3):
         add_document(services, [f"Acuerdo de pago número {i}"],
                      document_date=dt.date(2020, 1, i + 1))
@@ -138,9 +139,12 @@ def test_reindex_rebuilds_a_bad_index(services: Services, damage) -> None:  # ty
         search(services, "acuerdo")
     out = run(services, "check", "--indice")
     assert out.exit_code == 1 and "Problema:" in out.output
-    out = run(services, "reindex", "--lote", "2")
+    out = run(services, *fix)
     assert out.exit_code == 0, out.output
-    assert "Índice reconstruido: 3 documento(s)" in out.output
+    if fix[0] == "reindex":
+        assert "Índice reconstruido: 3 documento(s)" in out.output
+    else:
+        assert "Reparando..." in out.output and "Resultado: sin problemas." in out.output
     assert search_index.stored_version(services.settings.index_dir) == SCHEMA_VERSION
     assert search(services, "acuerdo").total == 3
     assert run(services, "check", "--indice").exit_code == 0
