@@ -9,9 +9,7 @@ PDF page shows (the web image), so a PDF never needs the full-size page.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import io
-import json
 import os
 import tempfile
 import threading
@@ -25,7 +23,7 @@ from reportlab import rl_config
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from ingest.types import Word
+from archive.words import Word, read_words_blob, words_blob  # noqa: F401 - re-exported
 
 WEB_DPI = 150
 WEB_QUALITY = 70
@@ -103,21 +101,6 @@ def scale_words(words: Iterable[Word], scale: float) -> list[Word]:
              max(1, round(w.height * scale)), w.conf, w.line)
         for w in words
     ]
-
-
-def words_blob(words: Iterable[Word]) -> bytes:
-    """Gzipped JSON of the word boxes (``mtime=0``: same words, same bytes, same checksum)."""
-    payload = json.dumps([w.as_json() for w in words], ensure_ascii=False, separators=(",", ":"))
-    return gzip.compress(payload.encode("utf-8"), compresslevel=6, mtime=0)
-
-
-def read_words_blob(data: bytes) -> list[Word]:
-    """Inverse of ``words_blob``."""
-    try:
-        rows = json.loads(gzip.decompress(data).decode("utf-8"))
-        return [Word.from_json(row) for row in rows]
-    except (OSError, EOFError, ValueError, TypeError) as exc:
-        raise ValueError(f"Blob de palabras ilegible: {exc}") from exc
 
 
 # --- searchable PDF ----------------------------------------------------------------------

@@ -64,11 +64,11 @@ import os
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 import math  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
+import pytesseract  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from archive.errors import ArchivoError  # noqa: E402
@@ -362,19 +362,27 @@ def deskew(image: Image.Image, *, dpi: int | None = None) -> tuple[Image.Image, 
 # --- Tesseract ---------------------------------------------------------------------------
 
 
-def _run(args: list[str], timeout_s: float) -> subprocess.CompletedProcess[bytes]:
+class _Timeout(Exception):
+    pass
+
+
+def _call(fn, *args: object, languages: str = "", **kwargs: object) -> str:  # type: ignore[no-untyped-def]
+    """Run a pytesseract function, mapping its errors onto archivo's (Spanish) ones."""
+    pytesseract.pytesseract.tesseract_cmd = TESSERACT_CMD  # one setting, patchable in tests
     try:
-        return subprocess.run(
-            [TESSERACT_CMD, *args], capture_output=True, timeout=timeout_s, check=False
-        )
-    except FileNotFoundError as exc:
+        return fn(*args, **kwargs)
+    except pytesseract.TesseractNotFoundError as exc:
         raise TesseractMissing(_INSTALL_HINT) from exc
+    except pytesseract.TesseractError as exc:
+        _raise_for(exc.status, str(exc.message), languages)
+        raise  # pragma: no cover - _raise_for always raises
+    except RuntimeError as exc:
+        if "timeout" in str(exc).lower():  # pytesseract kills tesseract and says so
+            raise _Timeout() from exc
+        raise
 
 
-def _check(proc: subprocess.CompletedProcess[bytes], languages: str) -> None:
-    if proc.returncode == 0:
-        return
-    err = proc.stderr.decode("utf-8", "replace").strip()
+def _raise_for(status: int, err: str, languages: str) -> None:
     if "Failed loading language" in err or "Could not initialize tesseract" in err:
         try:
             installed = ", ".join(sorted(available_languages())) or "ninguno"
@@ -385,9 +393,9 @@ def _check(proc: subprocess.CompletedProcess[bytes], languages: str) -> None:
             f"{installed}): instale el paquete tesseract-ocr-<idioma>, p. ej. "
             "apt-get install tesseract-ocr-spa tesseract-ocr-eng"
         )
-    if proc.returncode < 0:  # killed by a signal, most likely out of memory
-        raise TransientError(f"Tesseract terminó de forma anormal (señal {-proc.returncode}).")
-    detail = err.splitlines()[-1] if err else f"código {proc.returncode}"
+    if status < 0:  # killed by a signal, most likely out of memory
+        raise TransientError(f"Tesseract terminó de forma anormal (señal {-status}).")
+    detail = err.strip().splitlines()[-1] if err.strip() else f"código {status}"
     raise RejectedInput("ocr", f"Tesseract no pudo procesar la página: {detail}")
 
 
@@ -408,13 +416,12 @@ def _osd(gray: Image.Image, dpi: int | None, *, timeout_s: float) -> tuple[int, 
     with tempfile.TemporaryDirectory(prefix="archivo-osd-") as tmp:
         path = _write_page(small, tmp)
         try:
-            proc = _run([path, "stdout", "--psm", "0", "--dpi", str(osd_dpi)], timeout_s)
-        except subprocess.TimeoutExpired:
-            return None
-    if proc.returncode != 0:
-        return None  # typically "Too few characters"
+            out = _call(pytesseract.image_to_osd, path, config=f"--psm 0 --dpi {osd_dpi}",
+                        timeout=timeout_s)
+        except (_Timeout, RejectedInput, TransientError):
+            return None  # typically "Too few characters"
     fields = {}
-    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+    for line in out.splitlines():
         key, sep, value = line.partition(":")
         if sep:
             fields[key.strip()] = value.strip()
@@ -473,15 +480,15 @@ def _tesseract_pass(
     with tempfile.TemporaryDirectory(prefix="archivo-ocr-") as tmp:
         path = _write_page(page.crop(box) if box else page, tmp)
         try:
-            proc = _run([path, "stdout", "-l", languages, "--dpi", str(dpi), "tsv"], timeout_s)
-        except subprocess.TimeoutExpired as exc:
+            tsv = _call(pytesseract.image_to_data, path, lang=languages, config=f"--dpi {dpi}",
+                        timeout=timeout_s, languages=languages)
+        except _Timeout as exc:
             raise RejectedInput(
                 "tiempo",
                 f"El OCR de la página superó {timeout_s} s; la imagen puede estar dañada o "
                 "ser demasiado grande: revísela o vuelva a escanearla a 300 dpi.",
             ) from exc
-    _check(proc, languages)
-    text, words = parse_tsv(proc.stdout.decode("utf-8", "replace"))
+    text, words = parse_tsv(tsv)
     if box:
         words = _shift(words, box[0], box[1])
     return _Pass(text, words, _mean_conf(words))
@@ -592,18 +599,10 @@ def ocr_page(
 @functools.lru_cache(maxsize=1)
 def tesseract_version() -> str:
     """Installed Tesseract version, e.g. ``"5.3.0"`` (recorded with each OCR'd page)."""
-    proc = _run(["--version"], 30)
-    first = (proc.stdout or proc.stderr).decode("utf-8", "replace").splitlines()
-    if proc.returncode != 0 or not first:
-        raise TesseractMissing(_INSTALL_HINT)
-    return first[0].split()[-1]
+    return str(_call(pytesseract.get_tesseract_version))
 
 
 @functools.lru_cache(maxsize=1)
 def available_languages() -> frozenset[str]:
     """Language models Tesseract can load (``osd`` included when present)."""
-    proc = _run(["--list-langs"], 30)
-    if proc.returncode != 0:
-        raise TesseractMissing(_INSTALL_HINT)
-    lines = proc.stdout.decode("utf-8", "replace").splitlines()
-    return frozenset(line.strip() for line in lines[1:] if line.strip())
+    return frozenset(_call(pytesseract.get_languages, config=""))

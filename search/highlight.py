@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from whoosh import query as wq
 from whoosh.reading import IndexReader
 
-from ingest.types import Word
+from archive.words import Word
 
 from .analysis import spanish_stop_words, term_spans
 from .results import WordBox

@@ -18,7 +18,7 @@ from archive.db import session_scope
 from archive.errors import StorageError
 from archive.models import Document, Page
 from archive.services import Services
-from ingest.derivatives import read_words_blob
+from archive.words import read_words_blob
 
 from .entries import INDEXABLE
 from .highlight import HitTerms, hit_boxes, hit_spans, snippet
