@@ -13,8 +13,11 @@ run: install
 	$(BIN)/archivo demo
 	$(BIN)/archivo serve --host $(HOST) --port $(PORT)
 
+# pytest exits 5 when it collected no test: that is a failure here, said plainly.
 test: install-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest no ejecutó ninguna prueba" >&2; exit 1; fi; \
+	exit $$status
 
 system:
 	./scripts/install-system.sh

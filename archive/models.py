@@ -97,12 +97,16 @@ class Supply(Base):
 
 
 class Blob(Base):
-    """One stored object; originals are content-addressed by sha256."""
+    """One stored object, identified by its storage key.
+
+    The same bytes may sit under two keys (an original that is also some
+    document's searchable PDF), so the hash is indexed, not unique.
+    """
 
     __tablename__ = "blobs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(BigInteger)
     media_type: Mapped[str] = mapped_column(String(100))
     storage_key: Mapped[str] = mapped_column(String(300), unique=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
@@ -76,14 +78,21 @@ class Services:
 
 
 def _home_secret(settings: Settings) -> str:
+    """Read the key kept in the home folder, creating it (owner-only, exactly once) if absent."""
     path = settings.secret_key_file
     try:
-        if path.is_file():
-            return path.read_text().strip()
         path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_hex(32)
-        path.write_text(key)
-        path.chmod(0o600)
-        return key
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first: use theirs
+            for _ in range(50):  # it may still be writing the 64 characters
+                key = path.read_text().strip()
+                if key:
+                    return key
+                time.sleep(0.02)
+            raise ConfigError("ARCHIVO_HOME", f"el archivo {path} está vacío; bórrelo y reinicie.")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        return path.read_text().strip()
     except OSError as exc:
         raise ConfigError("ARCHIVO_HOME", f"no se puede escribir en {path.parent}: {exc.strerror}.")

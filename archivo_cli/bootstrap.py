@@ -14,6 +14,7 @@ from archive.db import check_database, session_scope
 from archive.enums import Role
 from archive.errors import ConfigError
 from archive.models import User
+from archive.queue import check_queue, make_huey
 from archive.regional import seed_regional_units
 from archive.services import Services
 from archive.users import create_user
@@ -46,6 +47,7 @@ def initialize(services: Services, admin_username: str = "admin") -> InitReport:
     services.store.ensure()
     services.store.check()
     create_or_open(services.settings.index_dir)
+    check_queue(make_huey(services.settings))  # a probe; the services' own queue stays unbuilt
     with session_scope(services.sessions) as session:
         added = seed_regional_units(session)
         has_admin = session.scalar(select(User.id).where(User.role == Role.ADMIN).limit(1))

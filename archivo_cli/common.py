@@ -7,6 +7,7 @@ import sys
 from typing import Any, Callable, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from archive.config import load_settings
 from archive.errors import ArchivoError
@@ -24,6 +25,16 @@ def friendly_errors(func: F) -> F:
             return func(*args, **kwargs)
         except ArchivoError as exc:
             click.secho(f"Error: {exc}", fg="red", err=True)
+            sys.exit(1)
+        except OSError as exc:  # files the user named, folders the settings point to
+            where = f" ({exc.filename})" if exc.filename else ""
+            click.secho(f"Error: no se pudo acceder a un archivo o carpeta{where}: "
+                        f"{exc.strerror or exc}. Verifique la ruta y los permisos.", fg="red", err=True)
+            sys.exit(1)
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0][:200]
+            click.secho(f"Error: la base de datos rechazó la operación ({reason}). Verifique "
+                        "ARCHIVO_DATABASE_URL y los permisos del usuario de la base.", fg="red", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]

@@ -11,7 +11,7 @@ from ingest.accept import accept_stream
 from ingest.samples import TEMPLATES, sample_file
 
 from .common import friendly_errors, get_services
-from .runtime import _require_initialized
+from .runtime import require_initialized
 
 FORMATS = ("png", "tiff", "pdf", "jpeg")
 
@@ -23,7 +23,7 @@ FORMATS = ("png", "tiff", "pdf", "jpeg")
 def demo(ctx: click.Context, count: int) -> None:
     """Genera documentos escaneados de ejemplo y los ingresa (se pueden cargar varias veces)."""
     svc = get_services(ctx)
-    _require_initialized(svc)
+    require_initialized(svc)
     folder = svc.settings.home / "demo"
     folder.mkdir(parents=True, exist_ok=True)
     types = sorted(TEMPLATES)

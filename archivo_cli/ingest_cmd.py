@@ -16,7 +16,7 @@ from ingest.errors import RejectedInput
 from ingest.status import is_final, summaries
 
 from .common import friendly_errors, get_services
-from .runtime import _require_initialized, start_background_worker
+from .runtime import require_initialized, start_background_worker
 
 
 def expand_paths(paths: tuple[str, ...]) -> list[Path]:
@@ -24,9 +24,9 @@ def expand_paths(paths: tuple[str, ...]) -> list[Path]:
     out: list[Path] = []
     for raw in paths:
         p = Path(raw)
-        if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*")
-                              if f.is_file() and not any(part.startswith(".") for part in f.parts)))
+        if p.is_dir():  # hidden names are skipped below the folder given, not above it
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file()
+                              and not any(part.startswith(".") for part in f.relative_to(p).parts)))
         elif p.is_file():
             out.append(p)
         else:
@@ -50,7 +50,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], doc_type: str | None, nis
            esperar: bool, as_json: bool, actor: str) -> None:
     """Ingresa archivos escaneados (TIFF, PDF, JPEG, PNG) o carpetas enteras."""
     svc = get_services(ctx)
-    _require_initialized(svc)
+    require_initialized(svc)
     files = expand_paths(paths)
     rows: list[dict[str, object]] = []
     dtype = DocumentType(doc_type) if doc_type else None
@@ -63,6 +63,11 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], doc_type: str | None, nis
             row.update(documento_id=acc.document_id, numero=acc.archive_number,
                        estado=acc.status, duplicado=acc.duplicate)
         except RejectedInput as exc:
+            row.update(documento_id=None, numero=None, estado="rechazado", error=str(exc))
+        except OSError as exc:  # unreadable file: report it and go on with the next
+            row.update(documento_id=None, numero=None, estado="rechazado",
+                       error=f"No se pudo leer el archivo: {exc.strerror or exc}.")
+        except ArchivoError as exc:  # storage or database down: say so, keep what was done
             row.update(documento_id=None, numero=None, estado="rechazado", error=str(exc))
         rows.append(row)
     ids = [int(r["documento_id"]) for r in rows if r.get("documento_id")]
@@ -85,7 +90,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], doc_type: str | None, nis
 
 def _wait(svc, ids: list[int], *, quiet: bool) -> None:  # type: ignore[no-untyped-def]
     """Run a worker in this process until every document is finished."""
-    consumer, stop, _ = start_background_worker(svc)
+    consumer, stop = start_background_worker(svc)
     try:
         with tqdm(total=len(ids), desc="Procesando", unit="doc", disable=quiet) as bar:
             done: set[int] = set()

@@ -10,6 +10,7 @@ import click
 from archive.errors import ArchivoError
 from archive.migrate import is_current
 from archive.db import check_database
+from archive.queue import check_queue
 from archive.services import Services
 
 from .common import friendly_errors, get_services
@@ -22,28 +23,37 @@ def _logging() -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-def _require_initialized(svc: Services) -> None:
+def require_initialized(svc: Services) -> None:
     check_database(svc.engine)
     if not is_current(svc.engine):
         raise ArchivoError("La base de datos no está inicializada o actualizada: ejecute «archivo init».")
     svc.store.check()
+    check_queue(svc.huey)
 
 
-def start_background_worker(svc: Services, workers: int | None = None):  # type: ignore[no-untyped-def]
-    """Start the queue consumer (and the scanner-folder watcher) in this process's threads."""
+def _worker_parts(svc: Services, workers: int | None):  # type: ignore[no-untyped-def]
+    """Tasks registered, sweeper and scanner watcher running, consumer built but not started."""
     from ingest.tasks import register_tasks, start_sweeper
     from ingest.watch import start_watcher
     from search.tasks import register_index_task
 
     register_tasks(svc)
     register_index_task(svc)
-    consumer = svc.huey.create_consumer(workers=workers or svc.settings.ocr_workers,
-                                        worker_type="thread", periodic=False, check_worker_health=True)
-    consumer.start()
     stop = threading.Event()
     start_sweeper(svc, stop)
-    watcher = start_watcher(svc, stop) if svc.settings.scanner_dir else None
-    return consumer, stop, watcher
+    if svc.settings.scanner_dir:
+        start_watcher(svc, stop)
+    consumer = svc.huey.create_consumer(workers=workers or svc.settings.ocr_workers,
+                                        worker_type="thread", periodic=False,
+                                        check_worker_health=True)
+    return consumer, stop
+
+
+def start_background_worker(svc: Services, workers: int | None = None):  # type: ignore[no-untyped-def]
+    """Run the worker in this process's threads (``serve``, ``ingest --esperar``)."""
+    consumer, stop = _worker_parts(svc, workers)
+    consumer.start()  # start() installs no signal handlers, unlike run()
+    return consumer, stop
 
 
 @click.command()
@@ -61,7 +71,7 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
 
     _logging()
     svc = get_services(ctx)
-    _require_initialized(svc)
+    require_initialized(svc)
     app = create_app(svc)
     background = start_background_worker(svc) if svc.settings.embedded_worker else None
     click.echo(f"archivo escuchando en http://{host}:{port}/ "
@@ -70,7 +80,7 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
         waitress.serve(app, host=host, port=port, threads=threads, ident="archivo")
     finally:
         if background:
-            consumer, stop, _ = background
+            consumer, stop = background
             stop.set()
             consumer.stop(graceful=True)
 
@@ -82,21 +92,10 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
 @friendly_errors
 def worker(ctx: click.Context, workers: int) -> None:
     """Procesa la cola de documentos (OCR, extracción, índice) hasta Ctrl+C."""
-    from ingest.tasks import register_tasks, start_sweeper
-    from ingest.watch import start_watcher
-    from search.tasks import register_index_task
-
     _logging()
     svc = get_services(ctx)
-    _require_initialized(svc)
-    register_tasks(svc)
-    register_index_task(svc)
-    stop = threading.Event()
-    start_sweeper(svc, stop)
-    if svc.settings.scanner_dir:
-        start_watcher(svc, stop)
-    consumer = svc.huey.create_consumer(workers=workers or svc.settings.ocr_workers,
-                                        worker_type="thread", periodic=False)
+    require_initialized(svc)
+    consumer, stop = _worker_parts(svc, workers)
     click.echo("Trabajador en marcha. Ctrl+C para detener.")
     try:
         consumer.run()

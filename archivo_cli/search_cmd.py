@@ -19,7 +19,7 @@ from search.query import search as run_search
 from search.results import MODE_EXACT, SearchResults
 
 from .common import friendly_errors, get_services
-from .runtime import _require_initialized
+from .runtime import require_initialized
 
 _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -83,7 +83,7 @@ def search(ctx: click.Context, query: tuple[str, ...], as_json: bool, page: int,
     La sintaxis completa está en docs/busqueda.md.
     """
     svc = get_services(ctx)
-    _require_initialized(svc)
+    require_initialized(svc)
     res = run_search(svc, " ".join(query), page=page, per_page=per_page, sort=sort, fuzzy=fuzzy,
                      boxes=as_json)
     if as_json:
@@ -110,7 +110,7 @@ def reindex(ctx: click.Context, batch: int, release: bool) -> None:
     búsquedas por NIS, cédula o número de archivo siguen completas.
     """
     svc = get_services(ctx)
-    _require_initialized(svc)
+    require_initialized(svc)
     if release and release_stale_lock(svc):
         click.echo("Se quitó un bloqueo del índice que había quedado de otro proceso.")
     started = time.monotonic()
@@ -165,7 +165,7 @@ def check(ctx: click.Context, index: bool, fix: bool, release: bool) -> None:
     Sale con código 1 si quedan problemas.
     """
     svc = get_services(ctx)
-    _require_initialized(svc)
+    require_initialized(svc)
     del index  # the index is the only check so far: it runs with or without --indice
     report = check_consistency(svc)
     _print_report(svc, report)

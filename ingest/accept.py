@@ -81,7 +81,7 @@ def accept_stream(services: Services, stream: BinaryIO, filename: str, *, actor:
     for attempt in range(3):
         try:
             with session_scope(services.sessions) as session:
-                found = _existing(session, stored.sha256)
+                found = _existing(session, stored.key)
                 if found is not None:
                     return _duplicate(found, filename)
                 doc = _create(session, stored, media_type, filename, actor, doc_type, manual_nis)
@@ -96,9 +96,9 @@ def accept_stream(services: Services, stream: BinaryIO, filename: str, *, actor:
     return result
 
 
-def _existing(session: Session, sha256: str) -> Document | None:
+def _existing(session: Session, key: str) -> Document | None:
     return session.scalar(select(Document).join(Blob, Document.original_blob_id == Blob.id)
-                          .where(Blob.sha256 == sha256))
+                          .where(Blob.storage_key == key))
 
 
 def _duplicate(doc: Document, filename: str) -> Accepted:
@@ -107,7 +107,7 @@ def _duplicate(doc: Document, filename: str) -> Accepted:
 
 def _create(session: Session, stored, media_type: str, filename: str, actor: str,  # type: ignore[no-untyped-def]
             doc_type: DocumentType | None, manual_nis: list[str]) -> Document:
-    blob = session.scalar(select(Blob).where(Blob.sha256 == stored.sha256))
+    blob = session.scalar(select(Blob).where(Blob.storage_key == stored.key))
     if blob is None:
         blob = Blob(sha256=stored.sha256, size=stored.size, media_type=media_type,
                     storage_key=stored.key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 import uuid
 from typing import Callable
 
@@ -65,11 +66,19 @@ def release(sessions: sessionmaker[Session], document_id: int, token: str) -> No
 
 
 class Heartbeat:
-    """Renews a lease in the background; ``lost`` is set if another worker took over."""
+    """Renews a lease in the background while work makes progress.
 
-    def __init__(self, renew_fn: Callable[[], bool], interval_s: float) -> None:
+    ``lost`` is set if another worker took over. Renewals stop when nothing
+    called :meth:`touch` for ``stall_s`` seconds: a hung decoder must not keep
+    its document locked forever.
+    """
+
+    def __init__(self, renew_fn: Callable[[], bool], interval_s: float,
+                 stall_s: float = float("inf")) -> None:
         self._renew = renew_fn
         self._interval = max(0.5, interval_s)
+        self._stall_s = stall_s
+        self._last_progress = time.monotonic()
         self._stop = threading.Event()
         self.lost = threading.Event()
         self._thread = threading.Thread(target=self._run, name="archivo-heartbeat", daemon=True)
@@ -82,8 +91,13 @@ class Heartbeat:
         self._stop.set()
         self._thread.join(timeout=5)
 
+    def touch(self) -> None:
+        self._last_progress = time.monotonic()
+
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
+            if time.monotonic() - self._last_progress > self._stall_s:
+                return  # stalled: let the lease expire
             try:
                 if not self._renew():
                     self.lost.set()

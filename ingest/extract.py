@@ -138,8 +138,9 @@ def _overlaps(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
 
 # "N°", "Nº", "Nro.", "No.", "Num.", "Número", "#", and OCR renderings of them ("Ne", "N*").
 _NUMSIGN = r"(?i:(?:n(?:ro|o|e|um|umero)?\s?\.?\s?[°º*'\"”]?|#))"
-# Separators allowed between a label and its number (newline included: labels wrap).
-_GAP = r"[\s:;,.\-\u2013=#]*"
+# Separators allowed between a label and its number (newline included: labels wrap), plus
+# the specks OCR reads as quotes, asterisks or degree signs ("NIS: "3312321").
+_GAP = r"[\s:;,.\-\u2013=#\"'`\u201c\u201d\u2018\u2019*°º«»]*"
 # A digit or a letter OCR mistakes for one (case-sensitive on purpose: "s" or "b" are not digits).
 _D = r"[0-9OoIl|SB]"
 # A number as printed: thousands-grouped ("4.992.383", "4 992 383") or one run.

@@ -28,15 +28,15 @@ from archive.errors import StorageError
 from archive.services import Services
 
 from . import claims
-from .derivatives import thumbnail, web_image, words_blob
+from .derivatives import scale_words, thumbnail, web_image, words_blob
 from .errors import RejectedInput, TransientError
 from .limits import Limits
-from .ocr import ocr_page
+from .ocr import TesseractMissing, ocr_page
 from .pages import SourcePage, count_pages, iter_pages
 from .pdf import build_document_pdf
 from .sniff import sniff
 from .finish import Outcome, decide_outcome, apply_outcome
-from .types import Word
+from archive.words import Word
 
 log = logging.getLogger(__name__)
 
@@ -75,22 +75,29 @@ def limits_of(services: Services) -> Limits:
     return Limits(max_bytes=s.max_file_bytes, max_pages=s.max_pages, max_page_pixels=s.max_page_pixels)
 
 
+MAX_ATTEMPTS = 8  # claims of one document before it is given up as an error
+# Faults of the surroundings, not of the file: the task is retried with backoff.
+TRANSIENT: tuple[type[BaseException], ...] = (StorageError, OperationalError, TransientError,
+                                              TesseractMissing)
+
+
+class _LeaseLost(Exception):
+    """Another worker took the document over; this run must not write anything."""
+
+
 def process_document(services: Services, document_id: int) -> str:
     """Process one document if it can be claimed; returns the final status or ``"omitido"``."""
-    lease = services.settings.lease_s
-    token = claims.claim(services.sessions, document_id, lease)
+    settings = services.settings
+    token = claims.claim(services.sessions, document_id, settings.lease_s)
     if token is None:
         return "omitido"
-    with claims.Heartbeat(lambda: claims.renew(services.sessions, document_id, token),
-                          lease / 3) as beat:
+    # A page stuck longer than this (a decoder hang) stops the lease renewals, so the
+    # document is retried elsewhere and, after MAX_ATTEMPTS claims, given up.
+    stall_s = settings.page_timeout_s * 4 + 60
+    renew = lambda: claims.renew(services.sessions, document_id, token)  # noqa: E731
+    with claims.Heartbeat(renew, settings.lease_s / 3, stall_s=stall_s) as beat:
         try:
-            with session_scope(services.sessions) as session:
-                doc = session.get(Document, document_id)
-                assert doc is not None
-                original = doc.original
-            results = _run_pages(services, original, beat)
-            pdf_blob = _store_pdf(services, original.sha256, results)
-            outcome = decide_outcome(services, document_id, results)
+            return _process_claimed(services, document_id, token, beat)
         except RejectedInput as exc:
             _fail(services, document_id, token, exc)
             return DocumentStatus.ERROR.value
@@ -99,9 +106,7 @@ def process_document(services: Services, document_id: int) -> str:
             return "omitido"
         except TRANSIENT as exc:
             if _attempts(services, document_id) >= MAX_ATTEMPTS:
-                _fail(services, document_id, token, RejectedInput(
-                    "reintentos", f"No se pudo procesar tras {MAX_ATTEMPTS} intentos ({exc}). "
-                                  "El original está guardado; reprocese cuando el servicio se normalice."))
+                _fail(services, document_id, token, _gave_up(exc))
                 return DocumentStatus.ERROR.value
             claims.release(services.sessions, document_id, token)
             raise
@@ -111,16 +116,27 @@ def process_document(services: Services, document_id: int) -> str:
                 "interno", f"Error inesperado al procesar el archivo ({type(exc).__name__}: {exc}). "
                            "El original quedó guardado; avise al administrador del sistema."))
             return DocumentStatus.ERROR.value
+
+
+def _process_claimed(services: Services, document_id: int, token: str,
+                     beat: claims.Heartbeat) -> str:
+    with session_scope(services.sessions) as session:
+        doc = session.get(Document, document_id)
+        assert doc is not None
+        original, attempts = doc.original, doc.attempts
+    if attempts > MAX_ATTEMPTS:
+        raise _gave_up(None)
+    results = _run_pages(services, original, beat)
+    pdf_blob = _store_pdf(services, original.sha256, results)
+    outcome = decide_outcome(services, document_id, results)
     return _finish(services, document_id, token, results, pdf_blob, outcome)
 
 
-class _LeaseLost(Exception):
-    pass
-
-
-MAX_ATTEMPTS = 8
-# Faults of the surroundings, not of the file: the task is retried with backoff.
-TRANSIENT: tuple[type[BaseException], ...] = (StorageError, OperationalError, TransientError)
+def _gave_up(exc: BaseException | None) -> RejectedInput:
+    why = f" ({exc})" if exc else ""
+    return RejectedInput("reintentos", f"No se pudo procesar tras {MAX_ATTEMPTS} intentos{why}. "
+                                       "El original está guardado; reprocese el documento cuando "
+                                       "el servicio se normalice o avise al administrador.")
 
 
 def _attempts(services: Services, document_id: int) -> int:
@@ -146,8 +162,9 @@ def _run_pages(services: Services, original: Blob, beat: claims.Heartbeat) -> li
                 if beat.lost.is_set():
                     raise _LeaseLost()
                 _raise_first_error(futures)
+                beat.touch()
                 fut = pool.submit(_process_page, services, original.sha256, page)
-                fut.add_done_callback(lambda _f: gate.release())
+                fut.add_done_callback(lambda _f: (gate.release(), beat.touch()))
                 futures.append(fut)
                 del page
             results = [f.result() for f in futures]
@@ -177,9 +194,7 @@ def _process_page(services: Services, sha256: str, page: SourcePage) -> PageResu
         image, text, words, conf = result.image, result.text, result.words, result.mean_conf
         rotation, skew, source = result.rotation, result.skew, "ocr"
     web = web_image(image, page.dpi)
-    scale = web.width / image.width
-    scaled = [Word(w.text, round(w.left * scale), round(w.top * scale), max(1, round(w.width * scale)),
-                   max(1, round(w.height * scale)), w.conf, w.line) for w in words]
+    scaled = scale_words(words, web.width / image.width)
     store = services.store
     image_key = keys.page_key(sha256, page.number, "web")
     thumb_key = keys.page_key(sha256, page.number, "thumb")

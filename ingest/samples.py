@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import random
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -134,8 +135,10 @@ def save_pages(pages: list[Image.Image], path: Path, fmt: str, dpi: int = 150) -
         pages[0].save(path, format="TIFF", save_all=True, append_images=pages[1:],
                       compression="tiff_deflate", dpi=(dpi, dpi))
     elif fmt == "pdf":
-        rgb = [p.convert("L") for p in pages]
-        rgb[0].save(path, format="PDF", save_all=True, append_images=rgb[1:], resolution=dpi)
+        gray = [p.convert("L") for p in pages]
+        fixed = time.strptime("2026-01-01", "%Y-%m-%d")  # same pages, same bytes (demo is re-runnable)
+        gray[0].save(path, format="PDF", save_all=True, append_images=gray[1:], resolution=dpi,
+                     creationDate=fixed, modDate=fixed)
     elif fmt in {"png", "jpeg", "jpg"}:
         pages[0].save(path, format="PNG" if fmt == "png" else "JPEG", dpi=(dpi, dpi))
     else:

@@ -56,25 +56,30 @@ def enqueue_processing(services: Services, document_id: int) -> None:
     register_tasks(services).process(document_id)
 
 
-def stale_documents(services: Services, *, received_grace_s: int = RECEIVED_GRACE_S) -> list[int]:
+def stale_documents(services: Services, *, received_grace_s: int = RECEIVED_GRACE_S,
+                    include_received: bool = True) -> list[int]:
     now = utcnow()
     lease_edge = now - dt.timedelta(seconds=services.settings.lease_s)
     received_edge = now - dt.timedelta(seconds=received_grace_s)
+    stale_claim = and_(Document.status == DocumentStatus.PROCESANDO,
+                       or_(Document.claimed_at.is_(None), Document.claimed_at < lease_edge))
+    waiting = and_(Document.status == DocumentStatus.RECIBIDO, Document.received_at <= received_edge)
+    condition = or_(stale_claim, waiting) if include_received else stale_claim
     with session_scope(services.sessions) as session:
-        return list(session.scalars(
-            select(Document.id).where(or_(
-                and_(Document.status == DocumentStatus.RECIBIDO,
-                     Document.received_at <= received_edge),
-                and_(Document.status == DocumentStatus.PROCESANDO,
-                     or_(Document.claimed_at.is_(None), Document.claimed_at < lease_edge)),
-            )).order_by(Document.id)))
+        return list(session.scalars(select(Document.id).where(condition).order_by(Document.id)))
 
 
 def sweep(services: Services, tasks: Tasks | None = None, *,
           received_grace_s: int = RECEIVED_GRACE_S) -> int:
-    """Re-queue documents nobody is working on; returns how many."""
+    """Re-queue documents nobody is working on; returns how many.
+
+    Waiting (``recibido``) documents are re-queued only when the queue is empty:
+    while a backlog drains, their messages are most likely still in it, and
+    re-sending on every sweep would flood the queue with duplicates.
+    """
     tasks = tasks or register_tasks(services)
-    ids = stale_documents(services, received_grace_s=received_grace_s)
+    idle = services.huey.pending_count() == 0
+    ids = stale_documents(services, received_grace_s=received_grace_s, include_received=idle)
     for doc_id in ids:
         tasks.process(doc_id)
     if ids:

@@ -52,3 +52,23 @@ def png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
+
+
+def mixed_pdf(path: Path, text_lines: list[str], scan: Image.Image) -> Path:
+    """Page 1 born digital (text layer), page 2 a scanned image without text."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), pagesize=A4)
+    y = A4[1] - 72
+    for line in text_lines:
+        c.drawString(72, y, line)
+        y -= 16
+    c.showPage()
+    width = A4[0]
+    height = width * scan.height / scan.width
+    c.drawImage(ImageReader(scan.convert("RGB")), 0, A4[1] - height, width, height)
+    c.showPage()
+    c.save()
+    return path

@@ -18,6 +18,7 @@ from ingest.derivatives import read_words_blob
 from ingest.errors import RejectedInput
 from ingest.process import process_document
 from tests import scans
+from tests.test_pages import encrypted_pdf
 
 
 def ingest_file(svc: Services, path: Path, **kw) -> Document:  # type: ignore[no-untyped-def]
@@ -97,7 +98,7 @@ def test_turned_pages_are_read_upright(services: Services, tmp_path: Path, rotat
     img, nis = scans.page(seed=7, doc_type="acuerdo_pago", rotate=rotate)
     doc = ingest_file(services, scans.write(img, tmp_path / "girada.png", "PNG"))
     page = doc.pages[0]
-    assert page.rotation % 360 == (360 - rotate) % 360 or page.rotation == rotate
+    assert page.rotation == (360 - rotate) % 360  # turned back by the opposite angle
     assert "ACUERDO" in page.text.upper()
     assert doc.nis_list == nis
 
@@ -112,6 +113,7 @@ def test_jpeg_exif_orientation(services: Services, tmp_path: Path) -> None:
     doc = ingest_file(services, path)
     assert doc.nis_list == nis
     assert doc.pages[0].width > doc.pages[0].height  # landscape half page, upright
+    assert doc.pages[0].rotation == 0  # EXIF turned it; OCR found nothing left to turn
 
 
 def test_born_digital_pdf_keeps_its_text_layer(services: Services, tmp_path: Path) -> None:
@@ -123,6 +125,17 @@ def test_born_digital_pdf_keeps_its_text_layer(services: Services, tmp_path: Pat
     assert "hurto" in page.text and "energía" in page.text
     assert doc.nis_list == ["7654321"]
     assert doc.doc_type is DocumentType.DENUNCIA_ROBO_MEDIDOR
+
+
+def test_mixed_pdf_reads_text_layer_and_ocrs_the_scan(services: Services, tmp_path: Path) -> None:
+    scan, nis = scans.page(seed=15, doc_type="orden_trabajo")
+    path = scans.mixed_pdf(tmp_path / "mixto.pdf",
+                           ["NOTA DE ELEVACION", "Se adjunta la orden de trabajo escaneada."], scan)
+    doc = ingest_file(services, path)
+    assert [p.text_source for p in doc.pages] == ["pdf", "ocr"]
+    assert "adjunta" in doc.pages[0].text
+    assert "ORDEN DE TRABAJO" in doc.pages[1].text.upper()
+    assert doc.nis_list == nis
 
 
 def test_same_bytes_twice_is_one_document(services: Services, tmp_path: Path) -> None:
@@ -194,6 +207,7 @@ def _bad_files(tmp_path: Path) -> dict[str, bytes]:
         "pagina.pdf": b"<!DOCTYPE html><html><body>No encontrado</body></html>",
         "bomba.png": _png_header(100_000, 100_000),
         "muchas.pdf": _pdf_claiming_pages(213_804_087),
+        "cifrado.pdf": encrypted_pdf(b"clave-del-usuario"),
     }
 
 
@@ -224,7 +238,8 @@ def _pdf_claiming_pages(count: int) -> bytes:
 
 
 @pytest.mark.parametrize("name, code", [("truncado.png", "truncado"), ("pagina.pdf", "tipo"),
-                                        ("bomba.png", "bomba"), ("muchas.pdf", "paginas")])
+                                        ("bomba.png", "bomba"), ("muchas.pdf", "paginas"),
+                                        ("cifrado.pdf", "cifrado")])
 def test_bad_files_end_in_error_and_are_quarantined(services: Services, tmp_path: Path,
                                                     name: str, code: str) -> None:
     data = _bad_files(tmp_path)[name]
@@ -291,3 +306,18 @@ def test_storage_outage_is_retried_then_given_up(services: Services, tmp_path: P
     monkeypatch.setattr(proc, "MAX_ATTEMPTS", 2)
     assert process_document(services, acc.document_id) == "error"
     assert load(services, acc.document_id).error_code == "reintentos"
+
+
+def test_a_downloaded_searchable_pdf_can_be_archived_again(services: Services, tmp_path: Path) -> None:
+    """Same bytes under two keys: the new document gets its own original, the first keeps its PDF."""
+    img, nis = scans.page(seed=24)
+    first = ingest_file(services, scans.write(img, tmp_path / "h.png", "PNG"))
+    pdf_bytes = services.store.get_bytes(first.pdf.storage_key)
+    again = tmp_path / "descargado.pdf"
+    again.write_bytes(pdf_bytes)
+    second = ingest_file(services, again)
+    assert second.id != first.id
+    assert second.original.storage_key.startswith("originals/")
+    assert second.original.id != first.pdf.id
+    assert load(services, first.id).pdf.storage_key == first.pdf.storage_key
+    assert second.nis_list == nis  # read back from the invisible text layer

@@ -46,7 +46,7 @@ def test_worker_processes_queued_documents(tmp_path: Path, queue: str) -> None:
     svc = make_services(tmp_path / "var", **extra)
     initialize(svc)
     svc.huey.flush()
-    consumer, stop, _ = start_background_worker(svc, workers=2)
+    consumer, stop = start_background_worker(svc, workers=2)
     try:
         ids = [_accept(svc, tmp_path, seed) for seed in (31, 32)]
         assert set(_wait_final(svc, ids).values()) == {"listo"}
@@ -98,3 +98,26 @@ def test_finished_documents_are_not_claimed_again(services: Services, tmp_path: 
     assert process_document(services, doc_id) == "omitido"
     with session_scope(services.sessions) as s:
         assert s.get(Document, doc_id).status is DocumentStatus.LISTO
+
+
+def test_sweeper_does_not_flood_a_busy_queue(services: Services, tmp_path: Path) -> None:
+    doc_id = _accept(services, tmp_path, 36, enqueue=True)  # its message is in the queue
+    assert services.huey.pending_count() == 1
+    assert sweep(services, received_grace_s=0) == 0  # backlog: assume the message is there
+    services.huey.flush()
+    assert sweep(services, received_grace_s=0) == 1  # queue empty: the message was lost
+    assert stale_documents(services, received_grace_s=0) == [doc_id]
+
+
+def test_heartbeat_stops_renewing_when_work_stalls() -> None:
+    renewals: list[float] = []
+    with claims.Heartbeat(lambda: renewals.append(time.monotonic()) or True, 0.5, stall_s=1.0):
+        time.sleep(3.0)  # nothing touches it: a hung page
+    assert len(renewals) <= 2
+    renewals.clear()
+    with claims.Heartbeat(lambda: renewals.append(time.monotonic()) or True, 0.5,
+                          stall_s=1.0) as beat:
+        for _ in range(15):  # pages keep finishing
+            beat.touch()
+            time.sleep(0.2)
+    assert len(renewals) >= 4

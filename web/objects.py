@@ -7,6 +7,7 @@ Content-Type from what archivo recorded, not from the request.
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from flask import Blueprint, Response, abort, current_app, request
@@ -52,7 +53,7 @@ def signed_object(key: str) -> Response:
             while chunk := fh.read(CHUNK_SIZE):
                 yield chunk
 
-    name = key.rsplit("/", 1)[-1]
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", key.rsplit("/", 1)[-1])  # never a quote or a ;
     return Response(chunks(), mimetype=media_type_for(key, recorded), headers={
         "Content-Disposition": f'attachment; filename="{name}"',
         "Content-Length": str(info.size),
