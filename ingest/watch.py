@@ -1,10 +1,13 @@
 """The watched scanner folder (``ARCHIVO_CARPETA_ESCANER``).
 
 A file is taken once its size and modification time stop changing (the
-scanner finished writing). After it is archived it moves to ``procesados/``;
-when it cannot be archived (rejected at the door or ended in ``error``) it
-moves to ``rechazados/`` with ``NOMBRE.error.txt`` beside it. The original
-bytes are in object storage before the file is moved anywhere.
+scanner finished writing). Once its bytes are archived it moves to
+``en_proceso/`` (so the scanner may reuse the name at once); when its
+document is finished it moves on to ``procesados/``, or to ``rechazados/``
+with ``NOMBRE.error.txt`` beside it when it could not be archived (rejected
+at the door or ended in ``error``). Files left in ``en_proceso/`` by a
+restart are taken again on the first pass: the same bytes give the same
+document, so nothing is duplicated.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from .status import is_final, summaries
 
 log = logging.getLogger(__name__)
 
-DONE_DIR, REJECTED_DIR = "procesados", "rechazados"
+DONE_DIR, REJECTED_DIR, WORK_DIR = "procesados", "rechazados", "en_proceso"
 ACTOR = "escaner"
 
 
@@ -33,16 +36,21 @@ class FolderWatcher:
     folder: Path
     settle_s: float = 2.0
     seen: dict[Path, tuple[int, int, float]] = field(default_factory=dict)  # size, mtime_ns, since
-    pending: dict[int, Path] = field(default_factory=dict)  # document id -> file waiting for outcome
+    pending: dict[int, Path] = field(default_factory=dict)  # document id -> file in en_proceso/
+    started: bool = False
 
     def poll(self, now: float) -> None:
         """One pass: take settled files, then move those whose documents are finished."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        for sub in (DONE_DIR, REJECTED_DIR):
+        for sub in (DONE_DIR, REJECTED_DIR, WORK_DIR):
             (self.folder / sub).mkdir(exist_ok=True)
-        waiting = set(self.pending.values())
+        if not self.started:  # left over from a previous run: already complete files
+            self.started = True
+            for path in sorted((self.folder / WORK_DIR).iterdir()):
+                if path.is_file():
+                    self._take(path, move=False)
         for path in sorted(self.folder.iterdir()):
-            if not path.is_file() or path.name.startswith(".") or path in waiting:
+            if not path.is_file() or path.name.startswith("."):
                 continue
             if self._settled(path, now):
                 self._take(path)
@@ -61,7 +69,7 @@ class FolderWatcher:
             return False
         return now - prev[2] >= self.settle_s
 
-    def _take(self, path: Path) -> None:
+    def _take(self, path: Path, move: bool = True) -> None:
         self.seen.pop(path, None)
         try:
             with path.open("rb") as fh:
@@ -72,7 +80,9 @@ class FolderWatcher:
         except FileNotFoundError:
             return
         log.info("escáner: %s -> %s", path.name, accepted.archive_number)
-        self.pending[accepted.document_id] = path
+        target = _move(path, self.folder / WORK_DIR) if move else path
+        if target is not None:
+            self.pending[accepted.document_id] = target
 
     def _move_finished(self) -> None:
         if not self.pending:

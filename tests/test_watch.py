@@ -31,6 +31,7 @@ def test_settled_files_are_archived_and_moved(tmp_path: Path) -> None:
     watcher.poll(2.5)
     assert (folder / "procesados" / "escaneo-001.png").is_file()
     assert not (folder / "escaneo-001.png").exists()
+    assert list((folder / "en_proceso").iterdir()) == []
     for name in ("vacio.pdf", "roto.png"):
         assert (folder / "rechazados" / name).is_file()
         reason = (folder / "rechazados" / f"{name}.error.txt").read_text(encoding="utf-8")
@@ -53,4 +54,23 @@ def test_a_growing_file_waits(tmp_path: Path) -> None:
     assert target.exists()
     watcher.poll(3.0)
     assert (folder / "procesados" / "grande.png").is_file()
+    svc.dispose()
+
+
+def test_files_left_in_process_by_a_restart_are_finished_once(tmp_path: Path) -> None:
+    svc, watcher, folder = _watcher(tmp_path)
+    img, _ = scans.page(seed=52)
+    (folder / "en_proceso").mkdir(parents=True)
+    scans.write(img, folder / "en_proceso" / "interrumpido.png", "PNG")
+    watcher.poll(0.0)
+    assert (folder / "procesados" / "interrumpido.png").is_file()
+    again = FolderWatcher(svc, folder, settle_s=1.0)  # another restart: nothing left to do
+    again.poll(0.0)
+    from sqlalchemy import func, select
+
+    from archive.db import session_scope
+    from archive.models import Document
+
+    with session_scope(svc.sessions) as s:
+        assert s.scalar(select(func.count(Document.id))) == 1
     svc.dispose()
