@@ -108,7 +108,7 @@ class Settings:
         out: dict[str, str] = {}
         for s in SETTINGS:
             value = getattr(self, s.name)
-            text = "" if value is None else str(value)
+            text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
             if s.secret:
                 text = mask_secret(s.name, text)
             out[s.env] = text

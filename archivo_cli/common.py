@@ -26,6 +26,8 @@ def friendly_errors(func: F) -> F:
         except ArchivoError as exc:
             click.secho(f"Error: {exc}", fg="red", err=True)
             sys.exit(1)
+        except BrokenPipeError:  # output piped into `head` and closed: nothing to report
+            sys.exit(0)
         except OSError as exc:  # files the user named, folders the settings point to
             where = f" ({exc.filename})" if exc.filename else ""
             click.secho(f"Error: no se pudo acceder a un archivo o carpeta{where}: "

@@ -21,6 +21,7 @@ log = logging.getLogger("archivo")
 def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("huey").setLevel(logging.WARNING)  # one line per task is noise at a desk
 
 
 def require_initialized(svc: Services) -> None:
