@@ -321,3 +321,36 @@ def test_a_downloaded_searchable_pdf_can_be_archived_again(services: Services, t
     assert second.original.id != first.pdf.id
     assert load(services, first.id).pdf.storage_key == first.pdf.storage_key
     assert second.nis_list == nis  # read back from the invisible text layer
+
+
+@pytest.mark.postgres
+def test_pipeline_on_postgresql(tmp_path: Path, pg_database: str) -> None:
+    """The same accept/claim/finish transactions on the scaled database."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from archivo_cli.bootstrap import initialize
+    from tests.conftest import make_services
+
+    schema = f"ingest_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(pg_database, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{pg_database}?options=-csearch_path%3D{schema}"
+    svc = make_services(tmp_path / "var", ARCHIVO_DATABASE_URL=url)
+    try:
+        initialize(svc)
+        img, nis = scans.page(seed=25, doc_type="contrato")
+        path = scans.write(img, tmp_path / "pg.png", "PNG")
+        doc = ingest_file(svc, path)
+        assert doc.status is DocumentStatus.LISTO and doc.nis_list == nis
+        assert doc.archive_number.endswith("-000001")
+        with path.open("rb") as fh:
+            assert accept_stream(svc, fh, "otra.png", actor="t", enqueue=False).duplicate
+        assert process_document(svc, doc.id) == "omitido"
+    finally:
+        svc.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
