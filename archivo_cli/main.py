@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
-from . import admin, demo, ingest_cmd, runtime, search_cmd
+from . import admin, demo, i18n, ingest_cmd, runtime, search_cmd
+
+i18n.install()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

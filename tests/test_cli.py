@@ -157,3 +157,10 @@ def test_demo_loads_sample_documents(env: dict[str, str]) -> None:
     assert first.exit_code == 0 and first.output.count("ARC-") == 4
     second = run(env, "demo", "--n", "4")
     assert second.output.count("(ya estaba)") == 4
+
+
+def test_help_and_usage_errors_are_in_spanish(env: dict[str, str]) -> None:
+    helped = CliRunner().invoke(cli, ["--help"], env=env)
+    assert "Uso:" in helped.output and "Opciones" in helped.output and "Comandos" in helped.output
+    missing = CliRunner().invoke(cli, ["ingest"], env=env)
+    assert missing.exit_code == 2 and "Falta el argumento" in missing.output
