@@ -54,3 +54,34 @@ def fresh_services(home: Path, **env: str):  # type: ignore[no-untyped-def]
 
 def tmpdir(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def add_corpus_arguments(ap, *, n: int = 40, seed: int = 3, degrade: str = "heavy") -> None:  # type: ignore[no-untyped-def]
+    """The corpus options every quality benchmark takes."""
+    ap.add_argument("--n", type=int, default=n)
+    ap.add_argument("--seed", type=int, default=seed)
+    ap.add_argument("--degrade", default=degrade, choices=["none", "light", "heavy"])
+    ap.add_argument("--dpi", type=int, default=200)
+    ap.add_argument("--formats", default="png,tiff,pdf,jpeg")
+    ap.add_argument("--corpus", type=Path, default=CORPUS_SCRIPT)
+
+
+def ingest_corpus(svc, docs: list[TruthDoc]) -> list[tuple[int, int, int]]:  # type: ignore[no-untyped-def]
+    """Accept every file and process them, as many at a time as OCR slots.
+
+    Returns (document index, file index, archivo document id) per file.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ingest.accept import accept_stream
+    from ingest.process import process_document
+
+    jobs: list[tuple[int, int, int]] = []
+    for di, d in enumerate(docs):
+        for fi, f in enumerate(d.files):
+            with f.open("rb") as fh:
+                doc_id = accept_stream(svc, fh, f.name, actor="bench", enqueue=False).document_id
+            jobs.append((di, fi, doc_id))
+    with ThreadPoolExecutor(max_workers=svc.settings.ocr_workers) as pool:
+        list(pool.map(lambda j: process_document(svc, j[2]), jobs))
+    return jobs

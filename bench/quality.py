@@ -16,7 +16,6 @@ import re
 import statistics
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,9 +25,7 @@ from sqlalchemy import select  # noqa: E402
 
 from archive.db import session_scope  # noqa: E402
 from archive.models import Document  # noqa: E402
-from bench.common import CORPUS_SCRIPT, fresh_services, make_corpus, tmpdir  # noqa: E402
-from ingest.accept import accept_stream  # noqa: E402
-from ingest.process import process_document  # noqa: E402
+from bench.common import add_corpus_arguments, fresh_services, ingest_corpus, make_corpus, tmpdir  # noqa: E402
 
 
 def squash(text: str) -> str:
@@ -42,12 +39,7 @@ def cer(ocr: str, truth: str) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=40)
-    ap.add_argument("--seed", type=int, default=3)
-    ap.add_argument("--degrade", default="heavy", choices=["none", "light", "heavy"])
-    ap.add_argument("--dpi", type=int, default=200)
-    ap.add_argument("--formats", default="png,tiff,pdf,jpeg")
-    ap.add_argument("--corpus", type=Path, default=CORPUS_SCRIPT)
+    add_corpus_arguments(ap)
     ap.add_argument("--errores", type=int, default=5, help="Cuántos errores mostrar.")
     args = ap.parse_args()
 
@@ -56,13 +48,7 @@ def main() -> None:
                        formats=args.formats, dpi=args.dpi, script=args.corpus)
     svc = fresh_services(work / "var")
     started = time.perf_counter()
-    jobs: list[tuple[int, int, int]] = []  # (doc index, file index, document id)
-    for di, d in enumerate(docs):
-        for fi, f in enumerate(d.files):
-            with f.open("rb") as fh:
-                jobs.append((di, fi, accept_stream(svc, fh, f.name, actor="bench", enqueue=False).document_id))
-    with ThreadPoolExecutor(max_workers=svc.settings.ocr_workers) as pool:
-        list(pool.map(lambda j: process_document(svc, j[2]), jobs))
+    jobs = ingest_corpus(svc, docs)  # (doc index, file index, document id)
     elapsed = time.perf_counter() - started
 
     tp = fp = fn = type_ok = 0
