@@ -70,6 +70,28 @@ class PageResult:
     words_key: str
 
 
+def scratch_dir(services: Services) -> Path:
+    """Per-archive scratch space; what a killed worker leaves here is swept on start."""
+    path = services.settings.home / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sweep_scratch(services: Services, older_than_s: float = 6 * 3600) -> int:
+    """Remove scratch folders older than any live document run could be."""
+    import time
+
+    removed = 0
+    for entry in scratch_dir(services).iterdir():
+        try:
+            if time.time() - entry.stat().st_mtime > older_than_s:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
 def limits_of(services: Services) -> Limits:
     s = services.settings
     return Limits(max_bytes=s.max_file_bytes, max_pages=s.max_pages, max_page_pixels=s.max_page_pixels)
@@ -146,7 +168,7 @@ def _attempts(services: Services, document_id: int) -> int:
 
 def _run_pages(services: Services, original: Blob, beat: claims.Heartbeat) -> list[PageResult]:
     limits = limits_of(services)
-    workdir = Path(tempfile.mkdtemp(prefix="archivo-"))
+    workdir = Path(tempfile.mkdtemp(prefix="doc-", dir=scratch_dir(services)))
     try:
         path = workdir / "original"
         with services.store.open(original.storage_key) as src, path.open("wb") as dst:

@@ -20,7 +20,7 @@ from archive.enums import DocumentStatus
 from archive.models import Document, utcnow
 from archive.services import Services
 
-from .process import TRANSIENT, process_document
+from .process import TRANSIENT, process_document, sweep_scratch
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,10 @@ def start_sweeper(services: Services, stop: threading.Event) -> threading.Thread
 
     def run() -> None:
         grace = 0  # at start-up any document still waiting lost its message
+        try:
+            sweep_scratch(services)
+        except OSError:
+            log.warning("no se pudo limpiar la carpeta temporal", exc_info=True)
         while not stop.is_set():
             try:
                 sweep(services, received_grace_s=grace)

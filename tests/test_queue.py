@@ -121,3 +121,18 @@ def test_heartbeat_stops_renewing_when_work_stalls() -> None:
             beat.touch()
             time.sleep(0.2)
     assert len(renewals) >= 4
+
+
+def test_scratch_left_by_a_killed_worker_is_swept(services: Services) -> None:
+    import os
+
+    from ingest.process import scratch_dir, sweep_scratch
+
+    old = scratch_dir(services) / "doc-abandonado"
+    old.mkdir()
+    (old / "original").write_bytes(b"x" * 10)
+    os.utime(old, (0, 0))
+    fresh = scratch_dir(services) / "doc-en-curso"
+    fresh.mkdir()
+    assert sweep_scratch(services) == 1
+    assert not old.exists() and fresh.exists()
