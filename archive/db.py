@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .errors import ConfigError
 
 SETTING = "ARCHIVO_DATABASE_URL"
+READ_ONLY = "archivo_read_only"
 
 
 def make_engine(url: str) -> Engine:
@@ -56,7 +57,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 def _sqlite_begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]
     # Take the write lock at BEGIN: read-then-write transactions never deadlock on upgrade.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Read-only units of work (read_scope) begin deferred, so readers never wait for writers.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -77,10 +82,22 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def read_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of work that only reads (web pages, reports): never takes SQLite's write lock."""
+    session = factory()
+    try:
+        session.connection(execution_options={READ_ONLY: True})
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
 def check_database(engine: Engine) -> None:
     """Raise a Spanish :class:`ConfigError` naming the setting when the database is unusable."""
     try:
-        with engine.connect() as conn:
+        with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             conn.execute(text("SELECT 1"))
     except OperationalError as exc:
         raise ConfigError(SETTING, f"no se puede conectar a la base de datos ({_reason(exc)}). "

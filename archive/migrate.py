@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 import migrations
+from archive.db import READ_ONLY
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 
@@ -39,7 +40,7 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
+    with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 

@@ -8,7 +8,7 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from archive.db import session_scope
+from archive.db import read_scope
 from archive.enums import DocumentStatus
 from archive.models import Document
 from archive.services import Services
@@ -35,7 +35,7 @@ def summaries(services: Services, ids: Iterable[int]) -> dict[int, DocumentSumma
     ids = list(ids)
     if not ids:
         return {}
-    with session_scope(services.sessions) as session:
+    with read_scope(services.sessions) as session:
         docs = session.scalars(select(Document).where(Document.id.in_(ids))
                                .options(selectinload(Document.supplies))).all()
         return {d.id: DocumentSummary(d.id, d.archive_number, d.status.value, d.doc_type.value,

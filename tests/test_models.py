@@ -125,3 +125,25 @@ def test_users_and_audit_chain(engine) -> None:  # type: ignore[no-untyped-def]
         problems = audit.verify_chain(events)
         assert [p.event_id for p in problems] == [events[1].id]
         s.rollback()
+
+
+def test_readers_do_not_wait_for_a_writer(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SQLite: a read_scope runs while another connection holds the write lock."""
+    from archive.db import read_scope
+
+    eng = make_engine(f"sqlite:///{tmp_path}/r.db")
+    migrate.upgrade(eng)
+    sessions = make_sessionmaker(eng)
+    with session_scope(sessions) as s:
+        seed_regional_units(s)
+    writer = sessions()
+    writer.execute(select(RegionalUnit.id)).all()  # BEGIN IMMEDIATE: write lock held
+    try:
+        slow = make_engine(f"sqlite:///{tmp_path}/r.db")
+        with read_scope(make_sessionmaker(slow)) as r:
+            assert len(r.scalars(select(RegionalUnit)).all()) == 8
+        slow.dispose()
+    finally:
+        writer.rollback()
+        writer.close()
+        eng.dispose()

@@ -13,7 +13,7 @@ from typing import Iterator
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import select
 
-from archive.db import session_scope
+from archive.db import read_scope
 from archive.errors import ObjectNotFound
 from archive.models import Blob
 from archive.storage import CHUNK_SIZE
@@ -45,7 +45,7 @@ def signed_object(key: str) -> Response:
         info = svc.store.stat(key)
     except ObjectNotFound:
         abort(404, description="El archivo solicitado no existe.")
-    with session_scope(svc.sessions) as session:
+    with read_scope(svc.sessions) as session:
         recorded = session.scalar(select(Blob.media_type).where(Blob.storage_key == key))
 
     def chunks() -> Iterator[bytes]:
