@@ -53,10 +53,24 @@ ALIASES: dict[str, str] = {
 # Identifier fields an exact query is answered for from the database.
 EXACT_FIELDS = ("nis", "cedula", "ruc", "archive_number")
 
-_CLAUSE = re.compile(r'(?:(?<=[\s(])|^)(?P<neg>-)?(?P<name>[^\W\d_]+):(?P<value>"[^"]*"|[^\s()"]+)')
+# A quoted phrase (left alone: "ver nis:123" is text), or an alias clause ``name:value``.
+_CLAUSE = re.compile(r'(?P<phrase>"[^"]*")|(?:(?<=[\s(])|^)(?P<neg>-)?(?P<name>[^\W\d_]+):'
+                     r'(?P<value>"[^"]*"|[^\s()"]+)?')
 _NEGATED_WORD = re.compile(r"(?:(?<=[\s(])|^)-(?=\S)")
 
 RegionalUnits = Sequence[tuple[str, str, str]]  # (code, name, city)
+
+_EXAMPLES = {
+    "nis": "nis:4992383", "doc_type": "tipo:contrato", "regional": "regional:central",
+    "date": "fecha:2020..2024", "received": "recibido:2024-05", "expediente": "expediente:123/2024",
+    "cedula": "ci:1234567", "ruc": "ruc:80012345-6", "ot": "ot:2024-001234",
+    "archive_number": "numero:ARC-2026-000123",
+}
+
+
+def _alias_list() -> str:
+    return ", ".join(f"{a}:" for a in ("nis", "tipo", "regional", "fecha", "recibido", "anio",
+                                        "expediente", "ci", "ruc", "ot", "numero"))
 
 
 @dataclass
@@ -97,7 +111,12 @@ _MY = re.compile(r"^(\d{1,2})/(\d{4})$")
 _YEAR = re.compile(r"^(\d{4})$")
 
 
+MIN_YEAR, MAX_YEAR = 1900, 2100  # outside: a typo, not a date of this archive
+
+
 def _day(y: int, m: int, d: int) -> int:
+    if not MIN_YEAR <= y <= MAX_YEAR:
+        raise QueryError(f"El año {y} está fuera del rango admitido ({MIN_YEAR} a {MAX_YEAR}).")
     dt.date(y, m, d)  # validates
     return y * 10000 + m * 100 + d
 
@@ -232,12 +251,26 @@ def parse_query(text: str, *,
     clauses: list[Clause] = []
 
     def take(m: re.Match[str]) -> str:
-        if fold(m["name"]) not in ALIASES:
+        if m["phrase"]:
             return m[0]
-        clauses.append(make_clause(m["name"], m["value"], negate=bool(m["neg"]),
+        name, value = m["name"], m["value"]
+        if fold(name) not in ALIASES:
+            # "Obs: ver", "hora:15": a label of the page, searched as text. A letter value
+            # ("color:rojo", "tpo:contrato") reads as a field, most often a mistyped alias.
+            if value is None or value[:1].isdigit():
+                return m[0]
+            raise QueryError(f"Campo «{name}» desconocido. Campos: {_alias_list()}. "
+                             f"Para buscar «{name}:{value}» como texto, escríbalo entre comillas.")
+        if value is None:
+            example = _EXAMPLES.get(ALIASES[fold(name)], f"{name}:...")
+            raise QueryError(f"Falta el valor después de «{name}:» (por ejemplo {example}).")
+        clauses.append(make_clause(name, value, negate=bool(m["neg"]),
                                    regional_units=regional_units))
         return " "
 
+    if (text or "").count('"') % 2:
+        raise QueryError("Las comillas no están cerradas: escriba la frase entre dos comillas, "
+                         'por ejemplo "robo de medidor".')
     rest = _CLAUSE.sub(take, text or "")
     rest = re.sub(r"\s+", " ", rest).strip()
     return ParsedQuery(rest, clauses, _exact_request(rest, clauses))

@@ -136,3 +136,27 @@ def test_whole_years_become_year_terms() -> None:
     mixed = str(clause_query(make_clause("fecha", "2015-06..2016")))
     assert "year:2016" in mixed and "date:[20150601 TO 20151231]" in mixed
     assert "TO 20161231]" in str(clause_query(make_clause("fecha", "..2016")))
+
+
+@pytest.mark.parametrize("text, message", [
+    ('"robo de medidor', "comillas no están cerradas"),
+    ('robo "de medidor" "heladera', "comillas no están cerradas"),
+    ("color:rojo heladera", "Campo «color» desconocido"),
+    ("fecha:1800..2020", "año 1800 está fuera del rango"),
+    ("fecha:2020..9999", "año 9999 está fuera del rango"),
+    ("fecha:2024..2020", "termina antes de empezar"),
+    ("fecha:31/02/2023", "no es una fecha válida"),
+    ("nis: 4992383", "Falta el valor después de «nis:»"),
+])
+def test_bad_queries_give_a_spanish_message(text: str, message: str) -> None:
+    with pytest.raises(QueryError, match=message):
+        parse(text)
+
+
+def test_colons_in_text_and_phrases_are_not_fields() -> None:
+    assert parse("Obs: ver medidor").clauses == []  # a word ending in a colon is text
+    assert parse("hora:15 medidor").clauses == []  # a label with a number is text too
+    quoted = parse('"ver nis:123" heladera')
+    assert quoted.clauses == [] and '"ver nis:123"' in quoted.text
+    typed = parse('tipo:"orden de trabajo" robo')
+    assert [c.values for c in typed.clauses] == [["orden_trabajo"]] and typed.text == "robo"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from pathlib import Path
 
 import click
@@ -127,7 +128,11 @@ def _corrupt(svc: Services) -> None:
         seg.unlink()
 
 
-@pytest.mark.parametrize("damage", [_version_mismatch, _corrupt])
+def _delete_folder(svc: Services) -> None:
+    shutil.rmtree(svc.settings.index_dir)
+
+
+@pytest.mark.parametrize("damage", [_version_mismatch, _corrupt, _delete_folder])
 @pytest.mark.parametrize("fix", [("reindex", "--lote", "2"), ("check", "--indice", "--reparar")])
 def test_a_bad_index_is_rebuilt(services: Services, damage, fix) -> None:  # type: ignore[no-untyped-def]
     for i in range(3):
@@ -150,10 +155,11 @@ def test_a_bad_index_is_rebuilt(services: Services, damage, fix) -> None:  # typ
     assert run(services, "check", "--indice").exit_code == 0
 
 
-def test_indexer_heals_a_bad_index_by_itself(services: Services) -> None:
+@pytest.mark.parametrize("damage", [_corrupt, _delete_folder])
+def test_indexer_heals_a_bad_index_by_itself(services: Services, damage) -> None:  # type: ignore[no-untyped-def]
     add_document(services, ["Croquis de ubicación del medidor"])
     index_pending(services)
-    _corrupt(services)
+    damage(services)
     assert index_pending(services) == 1  # replaced, every document marked due and indexed
     assert search(services, "croquis").total == 1
 
@@ -216,6 +222,11 @@ def test_search_command_text_and_json(services: Services) -> None:
     assert data["modo"] == "exacto" and data["resultados"][0]["nis"] == ["1112223"]
     bad = run(services, "search", "fecha:ayer")
     assert bad.exit_code == 1 and "no es una fecha válida" in bad.output
+    for query, message in (('"heladera luque', "comillas no están cerradas"),
+                           ("color:blanco", "Campo «color» desconocido"),
+                           ("fecha:1000..3000", "fuera del rango admitido")):
+        bad = run(services, "search", query)
+        assert bad.exit_code == 1 and message in bad.output and "Traceback" not in bad.output
 
 
 @pytest.mark.slow
