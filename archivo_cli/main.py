@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import admin, demo, i18n, ingest_cmd, runtime, search_cmd
+from . import admin, demo, i18n, ingest_cmd, registry_cmd, runtime, search_cmd
 
 i18n.install()
 
@@ -25,6 +25,9 @@ cli.add_command(demo.demo)
 cli.add_command(search_cmd.search)
 cli.add_command(search_cmd.reindex)
 cli.add_command(search_cmd.check)
+cli.add_command(registry_cmd.import_supplies)
+cli.add_command(registry_cmd.regional)
+cli.add_command(registry_cmd.supply)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from archive.models import Base
+import archive.registry.models  # noqa: F401,E402 - registers the registry tables on Base.metadata
 
 config = context.config
 target_metadata = Base.metadata

@@ -11,6 +11,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from archive import audit, migrate
+import archive.registry.models  # noqa: F401 - the whole schema, whatever ran before
 from archive.db import make_engine, make_sessionmaker, session_scope
 from archive.enums import DocumentStatus, DocumentType, LinkSource, Role
 from archive.models import (AuditEvent, Base, Blob, Document, DocumentSupply, Page, RegionalUnit,
