@@ -83,6 +83,7 @@ def accept_stream(services: Services, stream: BinaryIO, filename: str, *, actor:
             with session_scope(services.sessions) as session:
                 found = _existing(session, stored.key)
                 if found is not None:
+                    _add_manual_links(session, found, manual_nis, actor)
                     return _duplicate(found, filename)
                 doc = _create(session, stored, media_type, filename, actor, doc_type, manual_nis)
                 result = Accepted(doc.id, doc.archive_number, doc.status.value, False, filename,
@@ -99,6 +100,21 @@ def accept_stream(services: Services, stream: BinaryIO, filename: str, *, actor:
 def _existing(session: Session, key: str) -> Document | None:
     return session.scalar(select(Document).join(Blob, Document.original_blob_id == Blob.id)
                           .where(Blob.storage_key == key))
+
+
+def _add_manual_links(session: Session, doc: Document, manual_nis: list[str], actor: str) -> None:
+    """The archivist sent known bytes again with supply numbers: keep those they add."""
+    new = sorted(set(manual_nis) - set(doc.nis_list))
+    if not new:
+        return
+    for n in new:
+        session.add(DocumentSupply(document_id=doc.id, nis=n, source=LinkSource.MANUAL,
+                                   confidence=1.0, created_by=actor))
+    doc.index_due = True
+    session.flush()
+    session.refresh(doc, ["supplies"])
+    audit.record(session, actor, "documento.vincular", "documento", doc.archive_number,
+                 {"nis": new, "origen": "manual"})
 
 
 def _duplicate(doc: Document, filename: str) -> Accepted:

@@ -147,6 +147,9 @@ def test_same_bytes_twice_is_one_document(services: Services, tmp_path: Path) ->
         again = accept_stream(services, fh, "copia-de-a.png", actor="t", enqueue=False)
     assert again.duplicate and again.document_id == first.document_id
     assert again.archive_number == first.archive_number
+    with path.open("rb") as fh:  # sent again with a supply number: the link is added
+        third = accept_stream(services, fh, "a.png", actor="t", enqueue=False, nis=["7.777.777"])
+    assert third.duplicate and "7777777" in third.nis
     with session_scope(services.sessions) as s:
         assert s.scalar(select(func.count(Document.id))) == 1
         assert s.scalar(select(func.count(Blob.id))) == 1
