@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Executable, and_, select, union
+from sqlalchemy import Executable, and_, or_, select, union
 from sqlalchemy.orm import Session
 
 from archive.models import Document, DocumentIdentifier, DocumentSupply
+from archive.registry.models import SupplyAlias
 
 from .entries import INDEXABLE, DocumentData, day_number, load_documents, local_date
 from .parse import Clause, ExactRequest
@@ -37,7 +38,10 @@ def _ruc_base(value: str):  # type: ignore[no-untyped-def]
 def matching_ids(session: Session, req: ExactRequest) -> set[int]:
     v = req.value
     stmt: Executable
-    by_nis = select(DocumentSupply.document_id).where(DocumentSupply.nis == v)
+    # A renumbered or merged supply keeps its old number searchable through its alias.
+    current = select(SupplyAlias.nis).where(SupplyAlias.old_nis == v).scalar_subquery()
+    by_nis = select(DocumentSupply.document_id).where(
+        or_(DocumentSupply.nis == v, DocumentSupply.nis == current))
     by_id = lambda kind: select(DocumentIdentifier.document_id).where(  # noqa: E731
         DocumentIdentifier.kind == kind, DocumentIdentifier.value == v)
     if req.kind == "nis":

@@ -102,8 +102,13 @@ def _select_due(services: Services, after_id: int,
     return [(r.id, r.updated_at) for r in rows], docs
 
 
-def write_batch(ix: Index, document_ids: Sequence[int], docs: dict[int, DocumentData]) -> int:
-    """Replace the entries of ``document_ids`` in one writer; returns the entries added."""
+def write_batch(ix: Index, document_ids: Sequence[int], docs: dict[int, DocumentData], *,
+                merge: bool = True) -> int:
+    """Replace the entries of ``document_ids`` in one writer; returns the entries added.
+
+    ``merge=False`` commits a new segment without merging small ones (a rebuild
+    merges once at the end instead of at every batch: see ``rebuild``).
+    """
     added = 0
     writer = ix.writer(timeout=WRITER_TIMEOUT_S, delay=0.25)
     try:
@@ -114,7 +119,7 @@ def write_batch(ix: Index, document_ids: Sequence[int], docs: dict[int, Document
                 for entry in page_entries(doc):
                     writer.add_document(**entry)
                     added += 1
-        writer.commit()
+        writer.commit(merge=merge)
     except BaseException:
         writer.cancel()
         raise
@@ -138,7 +143,7 @@ def _clear_due(services: Services, seen: Seen) -> int:
 
 
 def index_pending(services: Services, batch: int = 200, *, max_batches: int | None = None,
-                  progress: Progress | None = None) -> int:
+                  progress: Progress | None = None, merge: bool = True) -> int:
     """Index (or unindex) every due document; returns how many documents were written.
 
     Stops after ``max_batches`` batches when given, so a queue task can hand
@@ -153,7 +158,7 @@ def index_pending(services: Services, batch: int = 200, *, max_batches: int | No
             if not seen:
                 break
             ids = [i for i, _ in seen]
-            write_batch(ix, ids, docs)
+            write_batch(ix, ids, docs, merge=merge)
             cleared = _clear_due(services, seen)
             if cleared < len(seen):
                 log.info("índice: %d documento(s) cambiaron durante el lote; se reindexan",
@@ -181,7 +186,22 @@ def rebuild(services: Services, batch: int = 500, *,
             on_start: Callable[[int], None] | None = None, progress: Progress | None = None) -> int:
     """Empty the index and fill it again from the database, one committed batch at a time."""
     search_index.reset_index(services.settings.index_dir)
-    prepare_index(services)  # consumes the marker: marks every searchable document due
+    ix = prepare_index(services)  # consumes the marker: marks every searchable document due
     if on_start:
         on_start(due_count(services))
-    return index_pending(services, batch=batch, progress=progress)
+    # Each batch is committed as its own segment, unmerged: merging at every commit rewrites
+    # the growing index again and again (indexing speed halved between 3 000 and 20 000
+    # pages). One merge at the end leaves a single segment, the fastest to search.
+    done = index_pending(services, batch=batch, progress=progress, merge=False)
+    optimize(ix)
+    return done
+
+
+def optimize(ix: Index) -> None:
+    """Merge every segment into one (after a rebuild)."""
+    writer = ix.writer(timeout=WRITER_TIMEOUT_S, delay=0.25)
+    try:
+        writer.commit(optimize=True)
+    except BaseException:
+        writer.cancel()
+        raise

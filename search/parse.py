@@ -295,8 +295,9 @@ def filter_clauses(filters: Mapping[str, Any] | None, *,
 
 @lru_cache(maxsize=4)
 def _parser(group: str) -> QueryParser:
+    groups = {"and": AndGroup, "or": OrGroup, "any": OrGroup.factory(0.9)}
     parser = MultifieldParser(list(TEXT_FIELDS), build_schema(), fieldboosts=TEXT_FIELDS,
-                              group=AndGroup if group == "and" else OrGroup)
+                              group=groups[group])
     for cls in (plugins.FieldsPlugin, plugins.RangePlugin, plugins.EveryPlugin,
                 plugins.OperatorsPlugin, plugins.SingleQuotePlugin, plugins.PhrasePlugin):
         parser.remove_plugin_class(cls)
@@ -338,11 +339,15 @@ class ExactPhrasePlugin(plugins.PhrasePlugin):
         return [(_ExactPhraseTagger(self.expr, degrade=self.degrade), 0)]
 
 
-def text_query(text: str, *, fuzzy: bool = False) -> wq.Query | None:
-    """Whoosh query for the free text, or None when there is none."""
+def text_query(text: str, *, fuzzy: bool = False, any_word: bool = False) -> wq.Query | None:
+    """Whoosh query for the free text, or None when there is none.
+
+    Words are all required; with ``any_word`` any of them will do, and pages
+    with more of them rank higher (the fallback when no page has them all).
+    """
     if not text.strip():
         return None
-    q = _parser("and").parse(text)
+    q = _parser("any" if any_word else "and").parse(text)
     if q is wq.NullQuery:
         if _NEGATED_WORD.search(text):  # only exclusions: everything except them
             excluded = _parser("or").parse(_NEGATED_WORD.sub("", text))
@@ -402,7 +407,8 @@ def _split_exclusions(q: wq.Query) -> tuple[wq.Query, list[wq.Query]]:
     return q, negatives
 
 
-def whoosh_query(text: str, clauses: Sequence[Clause], *, fuzzy: bool = False) -> QueryParts | None:
+def whoosh_query(text: str, clauses: Sequence[Clause], *, fuzzy: bool = False,
+                 any_word: bool = False) -> QueryParts | None:
     """Free text AND positive clauses; exclusions apply to whole documents, not pages.
 
     "robo -heladera" must drop a document that says "heladera" on page 1 even
@@ -410,7 +416,7 @@ def whoosh_query(text: str, clauses: Sequence[Clause], *, fuzzy: bool = False) -
     """
     positives: list[wq.Query] = []
     negatives: list[wq.Query] = []
-    if (tq := text_query(text, fuzzy=fuzzy)) is not None:
+    if (tq := text_query(text, fuzzy=fuzzy, any_word=any_word)) is not None:
         tq, excluded = _split_exclusions(tq)
         negatives += excluded
         if not isinstance(tq, wq.Every):
@@ -423,6 +429,15 @@ def whoosh_query(text: str, clauses: Sequence[Clause], *, fuzzy: bool = False) -
         if positives else wq.Every()
     negative = (negatives[0] if len(negatives) == 1 else wq.Or(negatives)) if negatives else None
     return QueryParts(positive, negative)
+
+
+def can_relax(text: str) -> bool:
+    """Whether "any of the words" would differ from "all the words" for this free text."""
+    q = text_query(text) if text.strip() else None
+    if q is None:
+        return False
+    q, _ = _split_exclusions(q)
+    return isinstance(q, wq.And) and len(q.subqueries) > 1
 
 
 def positive_part(q: wq.Query) -> wq.Query | None:

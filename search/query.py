@@ -31,6 +31,7 @@ from .parse import (
     QueryError,
     QueryParts,
     RegionalUnits,
+    can_relax,
     filter_clauses,
     parse_query,
     positive_part,
@@ -41,6 +42,8 @@ from .results import MODE_EMPTY, MODE_EXACT, MODE_TEXT, SearchResults
 log = logging.getLogger(__name__)
 
 SORTS = ("relevancia", "fecha")
+RELAXED_MESSAGE = ("Ningún documento tiene todas las palabras; se muestran los que tienen "
+                   "más de ellas.")
 MAX_PER_PAGE = 100
 
 
@@ -86,7 +89,17 @@ def search(services: Services, text: str, *, page: int = 1, per_page: int = 20,
     parts = whoosh_query(parsed.text, parsed.clauses + extra, fuzzy=fuzzy)
     if parts is None:
         return SearchResults(mode=MODE_EMPTY, total=0, message="Escriba algo para buscar.", **base)
-    return _search_index(services, parts, units, boxes, base)
+    found = _search_index(services, parts, units, boxes, base)
+    if found.total or not can_relax(parsed.text):
+        return found
+    # No page has every word (often one of them was misread by the OCR): show the pages
+    # with most of them, and say so. Filters and exclusions still apply in full.
+    relaxed = whoosh_query(parsed.text, parsed.clauses + extra, fuzzy=fuzzy, any_word=True)
+    assert relaxed is not None
+    found = _search_index(services, relaxed, units, boxes, base)
+    if found.total:
+        found.message = RELAXED_MESSAGE
+    return found
 
 
 def _search_exact(services: Services, req: ExactRequest, clauses: list[Clause],
@@ -129,6 +142,8 @@ def _match(services: Services, parts: QueryParts) -> tuple[list[Match], HitTerms
     """Run the query and group its pages by document (columns only: no stored fields read)."""
     # Kept per thread for the next query (see search.index.cached_searcher): not closed here.
     searcher = search_index.cached_searcher(services.settings.index_dir)
+    if searcher.doc_count() == 0:  # nothing indexed yet: an empty reader has no columns
+        return [], HitTerms()
     results = searcher.search(parts.positive, limit=None)
     reader = searcher.reader()
     doc_col = reader.column_reader("document_id")

@@ -117,3 +117,17 @@ def test_regional_units_editable_and_audited(svc) -> None:
     assert audit_count(svc, "unidad_regional_creada") == 1
     with pytest.raises(ArchivoError, match="No existe la unidad regional"):
         update_regional_unit(svc, "XXX", name="y", actor="ana")
+
+
+def test_the_old_number_still_finds_the_documents(svc) -> None:
+    from search.query import search
+
+    from archive.enums import DocumentStatus
+
+    a = add_document(svc, 1, ["1000000"])
+    with session_scope(svc.sessions) as s:
+        s.get(Document, a).status = DocumentStatus.LISTO  # searchable documents only
+    renumber_supply(svc, "1000000", "7000000", actor="ana")
+    for query in ("1000000", "7000000"):  # exact numbers are answered from the database
+        found = search(svc, query)
+        assert found.mode == "exacto" and [h.document_id for h in found.hits] == [a], query

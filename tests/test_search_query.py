@@ -208,3 +208,24 @@ def test_results_are_json_serialisable(corpus: Corpus) -> None:
 def test_empty_query(corpus: Corpus) -> None:
     res = search(corpus.svc, "   ")
     assert res.mode == "vacio" and res.total == 0 and res.message
+
+
+def test_no_page_with_every_word_falls_back_to_most_words(corpus: Corpus) -> None:
+    from search.query import RELAXED_MESSAGE
+
+    # "garrafa" is on no page (as when the OCR misread one of the typed words)
+    res = search(corpus.svc, "heladeras capiata garrafa")
+    assert res.message == RELAXED_MESSAGE and numbers(res)[0] == corpus.numbers["heladera"]
+    assert found(corpus, "heladera garrafa tipo:contrato") == ["contrato"]  # filters still hold
+    assert "heladera" not in found(corpus, "heladera garrafa -capiata")  # and exclusions
+    assert search(corpus.svc, "garrafa pelota").total == 0
+    exact = search(corpus.svc, "heladeras capiata")
+    assert exact.message == "" and found(corpus, "heladeras capiata") == ["heladera"]
+
+
+def test_search_on_a_fresh_archive_finds_nothing_and_does_not_fail(services) -> None:  # type: ignore[no-untyped-def]
+    from search.query import search
+
+    for query in ("contrato", "nis:1234567 heladera", "tipo:croquis"):
+        found = search(services, query)
+        assert found.total == 0 and found.hits == []
