@@ -26,7 +26,6 @@ import re
 import sys
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -36,9 +35,7 @@ from whoosh import query as wq  # noqa: E402
 
 from archive.db import session_scope  # noqa: E402
 from archive.models import Document, DocumentSupply, Page  # noqa: E402
-from bench.common import CORPUS_SCRIPT, fresh_services, make_corpus, tmpdir  # noqa: E402
-from ingest.accept import accept_stream  # noqa: E402
-from ingest.process import process_document  # noqa: E402
+from bench.common import add_corpus_arguments, fresh_services, ingest_corpus, make_corpus, tmpdir  # noqa: E402
 from search import index as search_index  # noqa: E402
 from search.analysis import fold, spanish_stop_words  # noqa: E402
 from search.entries import INDEXABLE  # noqa: E402
@@ -89,12 +86,7 @@ def _absent(svc, q: str, doc_id: int) -> str:  # type: ignore[no-untyped-def]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=60)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--degrade", default="heavy", choices=["none", "light", "heavy"])
-    ap.add_argument("--dpi", type=int, default=200)
-    ap.add_argument("--formats", default="png,tiff,pdf,jpeg")
-    ap.add_argument("--corpus", type=Path, default=CORPUS_SCRIPT)
+    add_corpus_arguments(ap, n=60, seed=7)
     ap.add_argument("--errores", type=int, default=8, help="Cuántos fallos mostrar.")
     args = ap.parse_args()
 
@@ -103,14 +95,7 @@ def main() -> None:
                        formats=args.formats, dpi=args.dpi, script=args.corpus)
     svc = fresh_services(work / "var")
     started = time.perf_counter()
-    jobs: list[tuple[int, int, int]] = []  # (doc index, file index, document id)
-    for di, d in enumerate(docs):
-        for fi, f in enumerate(d.files):
-            with f.open("rb") as fh:
-                jobs.append((di, fi, accept_stream(svc, fh, f.name, actor="bench",
-                                                   enqueue=False).document_id))
-    with ThreadPoolExecutor(max_workers=svc.settings.ocr_workers) as pool:
-        list(pool.map(lambda j: process_document(svc, j[2]), jobs))
+    jobs = ingest_corpus(svc, docs)  # (doc index, file index, document id)
     ingest_s = time.perf_counter() - started
     t0 = time.perf_counter()
     index_pending(svc)
