@@ -18,7 +18,7 @@ from .config import Settings
 from .db import make_engine, make_sessionmaker
 from .errors import ConfigError
 from .queue import make_huey
-from .storage import ObjectStore, store_from_url
+from .storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,7 @@ class Services:
 
     @cached_property
     def store(self) -> ObjectStore:
-        s = self.settings
-        return store_from_url(s.storage_url, secure=s.s3_secure, region=s.s3_region,
-                              secret_key=self.secret_key, base_url=s.base_url)
+        return open_store(self.settings, secret_key=self.secret_key)
 
     @cached_property
     def huey(self) -> Huey:

@@ -25,10 +25,9 @@ from archive.services import Services
 
 from .errors import RejectedInput
 from archive.nis import normalize_nis
-from .sniff import detect
+from .sniff import HEAD_BYTES, detect
 
 log = logging.getLogger(__name__)
-HEAD_BYTES = 8192
 
 
 @dataclass

@@ -73,7 +73,7 @@ from PIL import Image  # noqa: E402
 
 from archive.errors import ArchivoError  # noqa: E402
 from ingest.errors import RejectedInput, TransientError  # noqa: E402
-from ingest.types import Word  # noqa: E402
+from archive.words import Word  # noqa: E402
 
 TESSERACT_CMD = "tesseract"
 SUSPECT_CONF = 65.0  # mean word confidence below which the orientation is double-checked

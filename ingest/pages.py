@@ -67,7 +67,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from ingest.errors import RejectedInput
 from ingest.limits import DEFAULT_LIMITS, Limits
 from ingest.sniff import KINDS, FileKind
-from ingest.types import Word
+from archive.words import Word
 
 TEXT_DPI = 150  # born-digital pages: the image is only for viewing
 MIN_TEXT_CHARS = 20  # visible characters for a page to count as born-digital

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from PIL import Image
 
-from ingest.samples import render_page, sample_document
+from ingest.samples import png_bytes, render_page, sample_document  # noqa: F401 - re-exported
 
 HALF_PAGE_MM = (210, 110)  # enough room for a sample document; keeps OCR quick
 
@@ -46,12 +45,6 @@ def born_digital_pdf(path: Path, lines: list[str]) -> Path:
     c.showPage()
     c.save()
     return path
-
-
-def png_bytes(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def mixed_pdf(path: Path, text_lines: list[str], scan: Image.Image) -> Path:

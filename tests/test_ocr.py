@@ -33,7 +33,7 @@ from ingest.ocr import (
     parse_tsv,
     tesseract_version,
 )
-from ingest.types import Word
+from archive.words import Word
 
 DPI = 200
 LINES = [

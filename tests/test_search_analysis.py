@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.types import Word
+from archive.words import Word
 from search import identifiers
 from search.analysis import exact_terms, stems, term_spans
 from search.highlight import HitTerms, hit_boxes, snippet

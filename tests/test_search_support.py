@@ -27,7 +27,7 @@ from archive.models import (
 )
 from archive.services import Services
 from ingest.derivatives import words_blob
-from ingest.types import Word
+from archive.words import Word
 
 _counter = itertools.count(1)
 

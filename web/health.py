@@ -31,7 +31,7 @@ def _storage() -> str:
 
 
 def _index() -> str:
-    pages = check_index(services_of(current_app).settings.index_dir)
+    check_index(services_of(current_app).settings.index_dir)
     return "ok"
 
 

@@ -28,10 +28,15 @@ __all__ = [
 ]
 
 
-def open_store(settings: Settings) -> ObjectStore:
-    """The store described by ``settings.storage_url`` (nothing is contacted yet)."""
+def open_store(settings: Settings, secret_key: str | None = None) -> ObjectStore:
+    """The store described by ``settings.storage_url`` (nothing is contacted yet).
+
+    ``secret_key`` signs the folder store's download links; it defaults to
+    ``ARCHIVO_SECRET_KEY`` (the services pass the key kept in the home folder).
+    """
     return store_from_url(settings.storage_url, secure=settings.s3_secure,
-                          region=settings.s3_region, secret_key=settings.secret_key,
+                          region=settings.s3_region,
+                          secret_key=settings.secret_key if secret_key is None else secret_key,
                           base_url=settings.base_url)
 
 
