@@ -32,17 +32,24 @@ def write(img_or_pages: Image.Image | list[Image.Image], path: Path, fmt: str, *
     return path
 
 
+def _text_page(c, lines: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """One page of real text (a text layer, as an office program writes it)."""
+    from reportlab.lib.pagesizes import A4
+
+    y = A4[1] - 72
+    for line in lines:
+        c.drawString(72, y, line)
+        y -= 16
+    c.showPage()
+
+
 def born_digital_pdf(path: Path, lines: list[str]) -> Path:
     """A PDF with a real text layer, as produced by an office program."""
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
     c = canvas.Canvas(str(path), pagesize=A4)
-    y = A4[1] - 72
-    for line in lines:
-        c.drawString(72, y, line)
-        y -= 16
-    c.showPage()
+    _text_page(c, lines)
     c.save()
     return path
 
@@ -54,11 +61,7 @@ def mixed_pdf(path: Path, text_lines: list[str], scan: Image.Image) -> Path:
     from reportlab.pdfgen import canvas
 
     c = canvas.Canvas(str(path), pagesize=A4)
-    y = A4[1] - 72
-    for line in text_lines:
-        c.drawString(72, y, line)
-        y -= 16
-    c.showPage()
+    _text_page(c, text_lines)
     width = A4[0]
     height = width * scan.height / scan.width
     c.drawImage(ImageReader(scan.convert("RGB")), 0, A4[1] - height, width, height)
