@@ -22,14 +22,15 @@ test: install-test
 system:
 	./scripts/install-system.sh
 
-$(BIN)/python:
+# The stamp is pip, the last thing venv makes: an interrupted venv is made again.
+$(BIN)/pip:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-install: system $(BIN)/python
+install: system $(BIN)/pip
 	$(BIN)/python -m pip install -q -e '.[postgres,redis]'
 
-install-test: system $(BIN)/python
+install-test: system $(BIN)/pip
 	$(BIN)/python -m pip install -q -e '.[postgres,redis,test]'
 
 clean-var:

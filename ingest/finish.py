@@ -37,13 +37,6 @@ MIN_LINK = 0.50  # weaker candidates are not linked at all
 LOW_OCR_CONFIDENCE = 60.0  # mean word confidence (0..100) under which a person should look
 UNKNOWN_NIS_FACTOR = 0.6  # an NIS absent from the registry is probably misread
 
-REASON_LABELS = {
-    "sin_texto": "No se reconoció texto",
-    "sin_nis": "No se encontró ningún NIS",
-    "nis_desconocido": "NIS que no figura en el registro de suministros",
-    "ocr_baja_confianza": "Reconocimiento de texto de baja confianza",
-}
-
 
 @dataclass
 class Outcome:

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from archive.config import load_settings
 from archive.services import Services
 
-pytest_plugins = ["tests.fixtures.seaweed"]
+pytest_plugins = ["tests.fixtures.seaweed", "tests.web_support"]
 
 PG_ADMIN_URL = os.environ.get("ARCHIVO_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

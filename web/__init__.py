@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask
+import datetime as dt
 
+from flask import Flask
+from markupsafe import Markup, escape
+
+from archive import __version__
 from archive.config import load_settings
 from archive.services import Services
+
+BLUEPRINT_MODULES = ("health", "objects", "pages", "auth")
 
 
 def create_app(services: Services | None = None) -> Flask:
@@ -13,19 +19,54 @@ def create_app(services: Services | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=services.secret_key,
+        SESSION_COOKIE_NAME="archivo_sesion",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=services.settings.base_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
         MAX_CONTENT_LENGTH=services.settings.max_file_bytes + 1024 * 1024,
     )
     app.extensions["archivo"] = services
 
-    from . import health, objects, pages
+    from importlib import import_module
 
-    app.register_blueprint(health.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(objects.bp)
+    from . import errors, nav, security
+
+    for name in BLUEPRINT_MODULES + _optional_blueprints():
+        app.register_blueprint(import_module(f"{__name__}.{name}").bp)
+    errors.register(app)
+    app.before_request(security.enforce_access)
+    app.after_request(_security_headers)
+    app.jinja_env.globals.update(nav.template_globals(app), version=__version__,
+                                 csrf_token=security.csrf_token, csrf_field=_csrf_field)
+    security.check_declared(app)
     return app
+
+
+def _optional_blueprints() -> tuple[str, ...]:
+    """Blueprints of later issues, registered when their module is present."""
+    from importlib.util import find_spec
+
+    names = ("dashboard", "search_pages", "documents", "supplies", "upload", "review",
+             "admin", "dispatch_pages", "api")
+    return tuple(n for n in names if find_spec(f"{__name__}.{n}") is not None)
+
+
+def _csrf_field() -> Markup:
+    from .security import CSRF_FIELD, csrf_token
+
+    return Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(csrf_token())}">')
+
+
+def _security_headers(resp):  # type: ignore[no-untyped-def]
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("X-Frame-Options", "DENY")
+    resp.headers.setdefault("Referrer-Policy", "same-origin")
+    resp.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: *; object-src 'none'; "
+        "frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+    return resp
 
 
 def services_of(app: Flask) -> Services:

@@ -13,6 +13,7 @@ from archive.queue import check_queue
 from search.index import check_index
 
 from . import services_of
+from .security import public
 
 bp = Blueprint("health", __name__)
 
@@ -49,6 +50,7 @@ CHECKS: dict[str, Callable[[], str]] = {
 
 
 @bp.get("/healthz")
+@public
 def healthz():  # type: ignore[no-untyped-def]
     parts: dict[str, dict[str, str]] = {}
     healthy = True

@@ -20,6 +20,7 @@ from archive.storage import CHUNK_SIZE
 from archive.storage.signing import verify_signed_url
 
 from . import services_of
+from .security import public
 
 bp = Blueprint("objects", __name__)
 
@@ -36,6 +37,7 @@ def media_type_for(key: str, recorded: str | None) -> str:
 
 
 @bp.get("/objetos/<path:key>")
+@public  # the signature in the URL is the credential
 def signed_object(key: str) -> Response:
     svc = services_of(current_app)
     if not verify_signed_url(svc.secret_key, key, request.args.get("expira", ""),

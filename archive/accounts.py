@@ -1,0 +1,147 @@
+"""Signing in: password checks with lockout, password changes, API tokens.
+
+Kept out of the web layer so the CLI and the tests use the same rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .errors import ArchivoError
+from .models import ApiToken, User, utcnow
+from .users import MIN_PASSWORD, hash_password, verify_password
+
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
+TOKEN_PREFIX = "arc_"
+# A fixed hash to compare against when the user does not exist, so the
+# response time does not tell which usernames exist.
+_DUMMY_HASH = hash_password("usuario-inexistente")
+
+
+class LoginRefused(ArchivoError):
+    """Wrong username or password, or the account is locked or inactive."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request: what the web layer needs, detached from the session."""
+
+    id: int
+    username: str
+    full_name: str
+    role: str
+    regional_unit_id: int | None
+    session_version: int
+    via_token: bool = False
+
+    @classmethod
+    def of(cls, user: User, *, via_token: bool = False) -> "Principal":
+        return cls(user.id, user.username, user.full_name, user.role.value,
+                   user.regional_unit_id, user.session_version, via_token)
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is not None and moment.tzinfo is None:  # SQLite returns naive UTC
+        return moment.replace(tzinfo=dt.timezone.utc)
+    return moment
+
+
+def authenticate(session: Session, username: str, password: str,
+                 now: dt.datetime | None = None) -> User:
+    """The user for these credentials, or LoginRefused; failures count toward a lock."""
+    now = now or utcnow()
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        verify_password_hash(_DUMMY_HASH, password)
+        raise LoginRefused("Usuario o contraseña incorrectos.")
+    locked_until = _aware(user.locked_until)
+    if locked_until and locked_until > now:
+        minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
+        raise LoginRefused(f"La cuenta está bloqueada por intentos fallidos; "
+                           f"vuelva a intentar en {minutes} minutos o pida ayuda a un administrador.")
+    if not verify_password(user, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILURES:
+            user.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
+            user.failed_logins = 0
+            audit.record(session, user.username, "usuario.bloquear", "usuario", user.username,
+                         {"minutos": LOCK_MINUTES})
+            raise LoginRefused(f"Demasiados intentos fallidos: la cuenta queda bloqueada "
+                               f"{LOCK_MINUTES} minutos.")
+        raise LoginRefused("Usuario o contraseña incorrectos.")
+    if not user.active:
+        raise LoginRefused("La cuenta está desactivada; pida ayuda a un administrador.")
+    user.failed_logins = 0
+    user.locked_until = None
+    return user
+
+
+def verify_password_hash(stored: str, password: str) -> bool:
+    from werkzeug.security import check_password_hash
+
+    return check_password_hash(stored, password)
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """Change a password; other sessions of the user end (session_version moves)."""
+    if not verify_password(user, current):
+        raise ArchivoError("La contraseña actual no es correcta.")
+    set_password(session, user, new, actor=user.username)
+
+
+def set_password(session: Session, user: User, new: str, *, actor: str) -> None:
+    if len(new) < MIN_PASSWORD:
+        raise ArchivoError(f"La contraseña nueva debe tener al menos {MIN_PASSWORD} caracteres.")
+    user.password_hash = hash_password(new)
+    user.session_version += 1
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(session, actor, "usuario.contrasena", "usuario", user.username, {})
+
+
+def token_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(session: Session, user: User, name: str, *, actor: str) -> tuple[ApiToken, str]:
+    """A new token; the secret is returned once and only its hash is stored."""
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise ArchivoError("Dé al token un nombre de 1 a 80 caracteres (para qué sistema es).")
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, prefix=secret[:12],
+                     token_hash=token_digest(secret))
+    session.add(token)
+    session.flush()
+    audit.record(session, actor, "token.crear", "usuario", user.username,
+                 {"token": token.id, "nombre": name})
+    return token, secret
+
+
+def revoke_token(session: Session, token: ApiToken, *, actor: str) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(session, actor, "token.revocar", "usuario", token.user.username,
+                     {"token": token.id, "nombre": token.name})
+
+
+def user_for_token(session: Session, secret: str) -> User | None:
+    """The active user a bearer token belongs to, or None (revoked, unknown, inactive)."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(secret)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    now = utcnow()
+    last = _aware(token.last_used_at)
+    if last is None or now - last > dt.timedelta(minutes=1):  # not a write on every request
+        token.last_used_at = now
+    return token.user

@@ -1,0 +1,206 @@
+"""Changes people make to a document: metadata, supply links, review decisions.
+
+Shared by the web pages, the HTTP API and the CLI so each rule lives once.
+Every function works inside the caller's transaction, records an audit
+event and marks the document for re-indexing; after the commit the caller
+wakes the indexer (``search.tasks.request_indexing``).
+
+Review decisions (``bandeja de revisión``):
+
+* ``confirm``: the links and type are right -> ``listo``; needs at least one NIS.
+* ``correct``: set the NIS list (and optionally the type), then confirm.
+* ``reject``: the scan does not belong in the archive (blank, foreign paper,
+  wrong scan) -> ``error`` with code ``rechazado`` and the reason; the
+  original stays stored (nothing is deleted) and can be re-processed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .enums import DocumentStatus, DocumentType, LinkSource
+from .errors import ArchivoError
+from .models import Document, DocumentSupply
+from .nis import normalize_nis
+
+REJECTED = "rechazado"
+
+
+class EditRefused(ArchivoError):
+    """The change is not allowed in the document's current state."""
+
+
+@dataclass(frozen=True)
+class DocumentChanges:
+    """Fields a person may set; ``None`` means "leave as is"."""
+
+    doc_type: DocumentType | None = None
+    title: str | None = None
+    document_date: dt.date | None = None
+    expediente: str | None = None
+    ot_number: str | None = None
+    notes: str | None = None  # reserved for the physical archive (issue 8); ignored here
+
+
+def _touch(doc: Document) -> None:
+    doc.index_due = True
+
+
+def update_document(session: Session, doc: Document, changes: DocumentChanges, *,
+                    actor: str) -> dict[str, list[object]]:
+    """Apply ``changes``; returns what changed as {field: [before, after]} (also audited)."""
+    diff: dict[str, list[object]] = {}
+
+    def put(attr: str, label: str, value: object) -> None:
+        before = getattr(doc, attr)
+        if value is not None and value != before:
+            setattr(doc, attr, value)
+            diff[label] = [_plain(before), _plain(value)]
+
+    if changes.title is not None and len(changes.title) > 300:
+        raise EditRefused("El título no puede tener más de 300 caracteres.")
+    put("doc_type", "tipo", changes.doc_type)
+    if changes.doc_type is not None:
+        doc.doc_type_fixed = True  # OCR re-runs no longer override a person's choice
+        doc.doc_type_confidence = 1.0
+    put("title", "titulo", changes.title.strip() if changes.title is not None else None)
+    put("document_date", "fecha", changes.document_date)
+    put("expediente", "expediente", _clean_code(changes.expediente, "expediente"))
+    put("ot_number", "ot", _clean_code(changes.ot_number, "OT"))
+    if diff:
+        _touch(doc)
+        audit.record(session, actor, "documento.editar", "documento", doc.archive_number, diff)
+    return diff
+
+
+def _clean_code(value: str | None, label: str) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if len(value) > 40:
+        raise EditRefused(f"El número de {label} no puede tener más de 40 caracteres.")
+    return value or None
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, (dt.date, DocumentType)):
+        return str(value)
+    return value
+
+
+def link_nis(session: Session, doc: Document, nis: str, *, actor: str,
+             source: LinkSource = LinkSource.MANUAL) -> bool:
+    """Link a supply; an OCR link to the same NIS becomes a confirmed manual one."""
+    nis = normalize_nis(nis)
+    link = session.get(DocumentSupply, (doc.id, nis))
+    if link is not None and link.source is not LinkSource.OCR and link.confidence >= 1.0:
+        return False
+    if link is None:
+        session.add(DocumentSupply(document_id=doc.id, nis=nis, source=source, confidence=1.0,
+                                   created_by=actor))
+    else:
+        link.source, link.confidence, link.created_by = source, 1.0, actor
+    session.flush()
+    session.refresh(doc, ["supplies"])
+    _touch(doc)
+    audit.record(session, actor, "documento.vincular", "documento", doc.archive_number,
+                 {"nis": nis, "origen": source.value})
+    return True
+
+
+def unlink_nis(session: Session, doc: Document, nis: str, *, actor: str) -> bool:
+    nis = normalize_nis(nis)
+    link = session.get(DocumentSupply, (doc.id, nis))
+    if link is None:
+        return False
+    session.delete(link)
+    session.flush()
+    session.refresh(doc, ["supplies"])
+    _touch(doc)
+    audit.record(session, actor, "documento.desvincular", "documento", doc.archive_number,
+                 {"nis": nis, "origen_anterior": link.source.value})
+    return True
+
+
+def set_links(session: Session, doc: Document, nis_list: Iterable[str], *, actor: str) -> None:
+    """Make the document's NIS exactly ``nis_list`` (all confirmed)."""
+    wanted = {normalize_nis(n) for n in nis_list}
+    for nis in sorted(set(doc.nis_list) - wanted):
+        unlink_nis(session, doc, nis, actor=actor)
+    for nis in sorted(wanted):
+        link_nis(session, doc, nis, actor=actor)
+
+
+def _require_review(doc: Document) -> None:
+    if doc.status is not DocumentStatus.REVISAR:
+        raise EditRefused(f"El documento {doc.archive_number} no está para revisar "
+                          f"(estado: {doc.status.label}).")
+
+
+def confirm(session: Session, doc: Document, *, actor: str) -> None:
+    """A person checked the document: its links are confirmed and it is ``listo``."""
+    _require_review(doc)
+    if not doc.supplies:
+        raise EditRefused(f"El documento {doc.archive_number} no tiene ningún NIS: "
+                          "agregue al menos uno (corregir) antes de confirmar.")
+    for link in doc.supplies:
+        link.confidence = 1.0
+    reasons = doc.review_reasons
+    doc.status = DocumentStatus.LISTO
+    doc.review_reasons = ""
+    _touch(doc)
+    audit.record(session, actor, "revision.confirmar", "documento", doc.archive_number,
+                 {"motivos": reasons, "nis": doc.nis_list})
+
+
+def correct(session: Session, doc: Document, nis_list: Iterable[str], *, actor: str,
+            doc_type: DocumentType | None = None) -> None:
+    _require_review(doc)
+    nis_list = list(nis_list)
+    if not nis_list:
+        raise EditRefused("Indique al menos un NIS para corregir el documento.")
+    set_links(session, doc, nis_list, actor=actor)
+    if doc_type is not None:
+        update_document(session, doc, DocumentChanges(doc_type=doc_type), actor=actor)
+    confirm(session, doc, actor=actor)
+
+
+def reject(session: Session, doc: Document, reason: str, *, actor: str) -> None:
+    _require_review(doc)
+    reason = reason.strip()
+    if not reason:
+        raise EditRefused("Indique por qué se rechaza el documento.")
+    doc.status = DocumentStatus.ERROR
+    doc.error_code = REJECTED
+    doc.error_message = f"Rechazado en revisión por {actor}: {reason[:500]}"
+    _touch(doc)
+    audit.record(session, actor, "revision.rechazar", "documento", doc.archive_number,
+                 {"motivo": reason[:500], "motivos": doc.review_reasons})
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    confirmed: list[str]
+    refused: dict[str, str]  # archive number -> Spanish reason
+
+
+def confirm_many(session: Session, document_ids: Iterable[int], *, actor: str) -> BulkResult:
+    """Confirm a selection; documents that cannot be confirmed are reported, not fatal."""
+    confirmed: list[str] = []
+    refused: dict[str, str] = {}
+    docs = session.scalars(select(Document).where(Document.id.in_(list(document_ids)))
+                           .order_by(Document.id)).all()
+    for doc in docs:
+        try:
+            with session.begin_nested():
+                confirm(session, doc, actor=actor)
+            confirmed.append(doc.archive_number)
+        except EditRefused as exc:
+            refused[doc.archive_number] = str(exc)
+    return BulkResult(confirmed, refused)

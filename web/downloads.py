@@ -1,0 +1,47 @@
+"""Stream a stored object to the browser with archivo's own type and file name.
+
+The key always comes from the database (a document's original, PDF or page
+derivative), never from the request, and the name is built by archivo.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator
+
+from flask import Response, abort
+
+from archive.errors import ObjectNotFound
+from archive.services import Services
+from archive.storage import CHUNK_SIZE
+
+EXTENSIONS = {"application/pdf": ".pdf", "image/tiff": ".tif", "image/jpeg": ".jpg",
+              "image/png": ".png", "application/gzip": ".json.gz", "text/plain": ".txt"}
+
+
+def safe_filename(stem: str, media_type: str) -> str:
+    """Only characters that need no quoting in Content-Disposition."""
+    clean = re.sub(r"[^A-Za-z0-9._-]", "_", stem).strip("._") or "archivo"
+    return clean + EXTENSIONS.get(media_type, "")
+
+
+def send_object(services: Services, key: str, media_type: str, filename: str, *,
+                inline: bool = False, cache_seconds: int = 0) -> Response:
+    try:
+        info = services.store.stat(key)
+    except ObjectNotFound:
+        abort(404, description="El archivo no está en el almacenamiento; avise al administrador "
+                               "(ejecute «archivo check»).")
+
+    def chunks() -> Iterator[bytes]:
+        with services.store.open(key) as fh:
+            while chunk := fh.read(CHUNK_SIZE):
+                yield chunk
+
+    disposition = "inline" if inline else "attachment"
+    return Response(chunks(), mimetype=media_type, headers={
+        "Content-Disposition": f'{disposition}; filename="{filename}"',
+        "Content-Length": str(info.size),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": f"private, max-age={cache_seconds}" if cache_seconds else "private, no-store",
+    })
