@@ -92,3 +92,65 @@ def user_list(ctx: click.Context) -> None:
             unit = u.regional_unit.code if u.regional_unit else "-"
             click.echo(f"{u.username:20} {u.role.value:12} {unit:10} "
                        f"{'sí' if u.active else 'no':6} {u.full_name}")
+
+
+def _user(session, username: str) -> User:  # type: ignore[no-untyped-def]
+    from archive.errors import ArchivoError
+
+    found = session.scalar(select(User).where(User.username == username.strip().lower()))
+    if found is None:
+        raise ArchivoError(f"El usuario «{username}» no existe. Vea «archivo user list».")
+    return found
+
+
+@user.command("password")
+@click.argument("username")
+@click.option("--contrasena", "password", default=None,
+              help="Contraseña nueva; si se omite se genera una y se muestra una sola vez.")
+@click.pass_context
+@friendly_errors
+def user_password(ctx: click.Context, username: str, password: str | None) -> None:
+    """Pone una contraseña nueva, desbloquea la cuenta y cierra sus sesiones abiertas."""
+    from archive.accounts import set_password
+    from archive.users import generate_password
+
+    svc = get_services(ctx)
+    new = password or generate_password()
+    with session_scope(svc.sessions) as session:
+        set_password(session, _user(session, username), new, actor="cli")
+    click.echo(f"Contraseña de «{username}» cambiada; sus sesiones abiertas se cerraron.")
+    if password is None:
+        click.secho(f"Contraseña (se muestra una sola vez): {new}", bold=True)
+
+
+@user.command("unlock")
+@click.argument("username")
+@click.pass_context
+@friendly_errors
+def user_unlock(ctx: click.Context, username: str) -> None:
+    """Desbloquea una cuenta bloqueada por intentos fallidos."""
+    from archive import audit
+
+    svc = get_services(ctx)
+    with session_scope(svc.sessions) as session:
+        found = _user(session, username)
+        found.locked_until, found.failed_logins = None, 0
+        audit.record(session, "cli", "usuario.desbloquear", "usuario", found.username, {})
+    click.echo(f"Cuenta «{username}» desbloqueada.")
+
+
+@user.command("token")
+@click.argument("username")
+@click.argument("nombre")
+@click.pass_context
+@friendly_errors
+def user_token(ctx: click.Context, username: str, nombre: str) -> None:
+    """Crea un token de acceso a la API para USERNAME (se muestra una sola vez)."""
+    from archive.accounts import create_token
+
+    svc = get_services(ctx)
+    with session_scope(svc.sessions) as session:
+        _, secret = create_token(session, _user(session, username), nombre, actor="cli")
+    click.echo(f"Token «{nombre}» creado para «{username}». Envíelo como "
+               "«Authorization: Bearer …».")
+    click.secho(f"Token (se muestra una sola vez): {secret}", bold=True)
