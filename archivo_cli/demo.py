@@ -40,6 +40,35 @@ def demo(ctx: click.Context, count: int) -> None:
         click.echo(f"{acc.archive_number}  {path.name}  NIS {truth.nis[0]}"
                    f"{'  (ya estaba)' if acc.duplicate else ''}")
     click.echo(f"Documentos de ejemplo nuevos: {new}. El trabajador los procesa en segundo plano.")
+    _demo_users(svc, folder)
+
+
+# One account per role so the web pages can be tried at once (admin comes from ``init``).
+DEMO_USERS = (("archivista", "archivista", None), ("consulta", "consulta", None),
+              ("despacho", "despacho", None), ("regional.sur", "regional", "SUR"))
+
+
+def _demo_users(svc, folder) -> None:  # type: ignore[no-untyped-def]
+    """Create the missing demo accounts; their passwords go to a file only the owner can read."""
+    from archive.models import User
+    from archive.users import create_user
+
+    lines = []
+    with session_scope(svc.sessions) as session:
+        for username, role, unit in DEMO_USERS:
+            if session.scalar(select(User).where(User.username == username)) is None:
+                _, password = create_user(session, username, role, regional_code=unit,
+                                          full_name=f"Usuario de ejemplo ({role})", actor="demo")
+                lines.append(f"{username}\t{role}\t{password}")
+    if not lines:
+        return
+    path = folder / "usuarios.txt"
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    click.echo(f"Usuarios de ejemplo creados (usuario, rol, contraseña; también en {path}):")
+    for line in lines:
+        click.echo("  " + line.replace("\t", "  "))
 
 
 def _register_supply(svc, nis: str, i: int) -> None:  # type: ignore[no-untyped-def]

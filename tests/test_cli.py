@@ -155,8 +155,12 @@ def test_demo_loads_sample_documents(env: dict[str, str]) -> None:
     run(env, "init")
     first = run(env, "demo", "--n", "4")  # png, tiff, pdf, jpeg
     assert first.exit_code == 0 and first.output.count("ARC-") == 4
+    assert "Usuarios de ejemplo creados" in first.output and "regional.sur" in first.output
     second = run(env, "demo", "--n", "4")
     assert second.output.count("(ya estaba)") == 4
+    assert "Usuarios de ejemplo" not in second.output  # created once
+    listing = run(env, "user", "list").output
+    assert all(name in listing for name in ("archivista", "consulta", "despacho", "regional.sur"))
 
 
 def test_help_and_usage_errors_are_in_spanish(env: dict[str, str]) -> None:
