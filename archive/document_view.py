@@ -110,8 +110,8 @@ def load_document(session: Session, document_id: int, *, with_text: bool = True,
     if doc is None:
         return None
     nis = [link.nis for link in doc.supplies]
-    holders = dict(session.execute(select(Supply.nis, Supply.holder_name)
-                                   .where(Supply.nis.in_(nis))).tuples().all()) if nis else {}
+    holders = {n: h for n, h in session.execute(select(Supply.nis, Supply.holder_name)
+                                                   .where(Supply.nis.in_(nis)))} if nis else {}
     links = [LinkView(l.nis, l.source.value, l.source.label, l.confidence, l.created_by,
                       _utc(l.created_at), l.nis in holders, holders.get(l.nis, ""))
              for l in sorted(doc.supplies, key=lambda l: l.nis)]

@@ -38,14 +38,17 @@ class EditRefused(ArchivoError):
 
 @dataclass(frozen=True)
 class DocumentChanges:
-    """Fields a person may set; ``None`` means "leave as is"."""
+    """Fields a person may set; ``None`` means "leave as is".
+
+    An empty string clears expediente or OT; ``clear_date`` clears the date.
+    """
 
     doc_type: DocumentType | None = None
     title: str | None = None
     document_date: dt.date | None = None
     expediente: str | None = None
     ot_number: str | None = None
-    notes: str | None = None  # reserved for the physical archive (issue 8); ignored here
+    clear_date: bool = False
 
 
 def _touch(doc: Document) -> None:
@@ -57,9 +60,12 @@ def update_document(session: Session, doc: Document, changes: DocumentChanges, *
     """Apply ``changes``; returns what changed as {field: [before, after]} (also audited)."""
     diff: dict[str, list[object]] = {}
 
-    def put(attr: str, label: str, value: object) -> None:
+    def put(attr: str, label: str, value: object, *, clear: bool = False) -> None:
         before = getattr(doc, attr)
-        if value is not None and value != before:
+        if clear and before is not None:
+            setattr(doc, attr, None)
+            diff[label] = [_plain(before), None]
+        elif value is not None and value != before:
             setattr(doc, attr, value)
             diff[label] = [_plain(before), _plain(value)]
 
@@ -70,9 +76,11 @@ def update_document(session: Session, doc: Document, changes: DocumentChanges, *
         doc.doc_type_fixed = True  # OCR re-runs no longer override a person's choice
         doc.doc_type_confidence = 1.0
     put("title", "titulo", changes.title.strip() if changes.title is not None else None)
-    put("document_date", "fecha", changes.document_date)
-    put("expediente", "expediente", _clean_code(changes.expediente, "expediente"))
-    put("ot_number", "ot", _clean_code(changes.ot_number, "OT"))
+    put("document_date", "fecha", changes.document_date, clear=changes.clear_date)
+    put("expediente", "expediente", _clean_code(changes.expediente, "expediente"),
+        clear=changes.expediente is not None and not changes.expediente.strip())
+    put("ot_number", "ot", _clean_code(changes.ot_number, "OT"),
+        clear=changes.ot_number is not None and not changes.ot_number.strip())
     if diff:
         _touch(doc)
         audit.record(session, actor, "documento.editar", "documento", doc.archive_number, diff)

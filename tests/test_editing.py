@@ -48,7 +48,13 @@ def test_update_document_records_diff_and_fixes_type(services: Services) -> None
         again = editing.update_document(s, doc, editing.DocumentChanges(title="Croquis Capiatá"),
                                         actor="ana")
         assert again == {}
-    assert _actions(services).count("documento.editar") == 1
+        cleared = editing.update_document(s, doc, editing.DocumentChanges(
+            expediente="", clear_date=True), actor="ana")
+        assert cleared == {"fecha": ["2024-03-01", None]}  # expediente was already empty
+        editing.update_document(s, doc, editing.DocumentChanges(expediente="123/2024"), actor="ana")
+        editing.update_document(s, doc, editing.DocumentChanges(expediente=" "), actor="ana")
+        assert doc.expediente is None
+    assert _actions(services).count("documento.editar") == 4
 
 
 def test_link_and_unlink_are_audited_and_normalized(services: Services) -> None:

@@ -1,0 +1,376 @@
+"""The document page: page viewer with the search hits marked, OCR text, metadata, edits.
+
+Search hits are found again here for the page being viewed, with the search
+package's own functions (``terms_of``/``hit_spans``/``hit_boxes``), so the
+viewer marks exactly what the search matched. Boxes are in pixels of the
+page's web image; ``visor.js`` scales them to the size the image is shown at.
+
+Archivists (and admin) get edit forms; every edit goes through
+``archive.editing`` (audited, marks the document for re-indexing) and wakes
+the indexer after the commit. Images and downloads are served through
+role-checked routes with keys read from the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from archive.db import read_scope, session_scope
+from archive.document_view import DocumentView, PageView, load_document
+from archive.editing import DocumentChanges, link_nis, unlink_nis, update_document
+from archive.enums import DocumentType, Role
+from archive.errors import ArchivoError, StorageError
+from archive.models import Document, Page, RegionalUnit
+from archive.services import Services
+from archive.words import read_words_blob
+from search import index as search_index
+from search.entries import LOCAL_ZONE
+from search.highlight import HitTerms, hit_boxes, hit_spans, terms_of
+from search.parse import QueryError, RegionalUnits, parse_query, positive_part, whoosh_query
+from search.results import WordBox
+from search.tasks import request_indexing
+
+from . import services_of
+from .downloads import safe_filename, send_object
+from .search_pages import supply_url
+from .security import current_user, requires
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("documents", __name__)
+
+VIEWERS = (Role.CONSULTA, Role.ARCHIVISTA, Role.DESPACHO)
+EDITORS = (Role.ARCHIVISTA,)  # admin passes every check
+IMAGE_CACHE_SECONDS = 300  # short: re-running OCR rewrites a page's image under the same key
+MAX_QUERY_CHARS = 500
+
+ACTION_LABELS = {
+    "documento.recibir": "Recibido",
+    "documento.procesar": "Procesado (OCR)",
+    "documento.rechazar": "Rechazado por el sistema",
+    "documento.editar": "Datos editados",
+    "documento.vincular": "NIS vinculado",
+    "documento.desvincular": "NIS desvinculado",
+    "revision.confirmar": "Revisión: confirmado",
+    "revision.rechazar": "Revisión: rechazado",
+}
+
+
+# --------------------------------------------------------------------------- hits
+
+
+@dataclass
+class Marks:
+    """What to mark on the viewed document for the query carried from the search page."""
+
+    query: str = ""
+    terms: HitTerms = field(default_factory=HitTerms)
+    problem: str = ""  # why nothing can be marked (bad query, index being rebuilt)
+
+
+def _units_loader(services: Services) -> Callable[[], RegionalUnits]:
+    def load() -> RegionalUnits:
+        with read_scope(services.sessions) as db:
+            return [tuple(r) for r in db.execute(  # type: ignore[misc]
+                select(RegionalUnit.code, RegionalUnit.name, RegionalUnit.city))]
+    return load
+
+
+def hit_terms(services: Services, query: str, *, fuzzy: bool = False) -> HitTerms:
+    """The terms ``search()`` marks for ``query``: the identifier itself, or index terms.
+
+    Mirrors ``search.query.search``: a lone identifier (NIS, cédula, RUC) marks
+    that number as written on the page; anything else marks the index terms
+    its positive part matched (plurals, accents, fuzzy and prefix expansions).
+    Raises ``QueryError`` and ``IndexUnavailable`` like ``search()``.
+    """
+    parsed = parse_query(query, regional_units=_units_loader(services))
+    if parsed.exact is not None and not fuzzy:
+        if parsed.exact.kind == "archive_number":
+            return HitTerms()
+        return HitTerms(exact={parsed.exact.value.replace("-", "")})
+    parts = whoosh_query(parsed.text, parsed.clauses, fuzzy=fuzzy)
+    if parts is None:
+        return HitTerms()
+    searcher = search_index.cached_searcher(services.settings.index_dir)
+    if searcher.doc_count() == 0:
+        return HitTerms()
+    return terms_of(positive_part(parts.positive), searcher.reader())
+
+
+def _marks(services: Services, query: str, fuzzy: bool) -> Marks:
+    if not query:
+        return Marks()
+    try:
+        return Marks(query, hit_terms(services, query, fuzzy=fuzzy))
+    except QueryError as exc:
+        return Marks(query, problem=f"No se marcan coincidencias: {exc}")
+    except search_index.IndexUnavailable as exc:
+        return Marks(query, problem=f"No se marcan coincidencias: {exc}")
+
+
+def page_boxes(services: Services, page: PageView, terms: HitTerms) -> list[WordBox]:
+    """Boxes of the hit words on one page; none (not an error) when the words are unreadable."""
+    if not terms or not page.words_key:
+        return []
+    try:
+        return hit_boxes(read_words_blob(services.store.get_bytes(page.words_key)), terms)
+    except (StorageError, ValueError, OSError):
+        log.warning("no se pudieron leer las palabras de %s", page.words_key, exc_info=True)
+        return []
+
+
+def text_segments(text: str, spans: list[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """``text`` cut into (piece, is_hit) so the template escapes every piece itself."""
+    out: list[tuple[str, bool]] = []
+    pos = 0
+    for start, end in spans:
+        if start > pos:
+            out.append((text[pos:start], False))
+        out.append((text[start:end], True))
+        pos = end
+    if pos < len(text):
+        out.append((text[pos:], False))
+    return out
+
+
+# --------------------------------------------------------------------------- page
+
+
+def _can_edit() -> bool:
+    user = current_user()
+    return user is not None and user.role in (Role.ADMIN.value, *(r.value for r in EDITORS))
+
+
+def _load(doc_id: int) -> DocumentView:
+    with read_scope(services_of(current_app).sessions) as db:
+        doc = load_document(db, doc_id)
+    if doc is None:
+        abort(404, description=f"No existe el documento número {doc_id}.")
+    return doc
+
+
+@lru_cache(maxsize=1)
+def _zone() -> dt.tzinfo:
+    try:
+        return ZoneInfo(LOCAL_ZONE)
+    except ZoneInfoNotFoundError:  # no tz database: UTC rather than a failed page
+        return dt.timezone.utc
+
+
+def local_time(value: dt.datetime | None) -> str:
+    """An instant as the clerk's clock shows it (stored times are UTC)."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(_zone()).strftime("%d/%m/%Y %H:%M")
+
+
+def _history_rows(doc: DocumentView) -> list[dict[str, Any]]:
+    return [{"at": e.at, "actor": e.actor, "action": ACTION_LABELS.get(e.action, e.action),
+             "details": [(k, _detail(e.action, v)) for k, v in (e.details or {}).items()]}
+            for e in doc.history]
+
+
+def _detail(action: str, value: object) -> str:
+    """One audit detail as text; an edit's [before, after] pair reads "before → after"."""
+    if action == "documento.editar" and isinstance(value, list) and len(value) == 2:
+        return f"{_plain(value[0]) or '—'} → {_plain(value[1]) or '—'}"
+    return _plain(value)
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(_plain(v) for v in value)
+    return "" if value is None else str(value)
+
+
+@bp.get("/documentos/<int:doc_id>")
+@requires(*VIEWERS)
+def view(doc_id: int) -> str:
+    services = services_of(current_app)
+    doc = _load(doc_id)
+    query = (request.args.get("q") or "").strip()[:MAX_QUERY_CHARS]
+    fuzzy = request.args.get("aproximada") == "1"
+    marks = _marks(services, query, fuzzy)
+    hits_per_page = {p.number: len(hit_spans(p.text, marks.terms)) for p in doc.pages} \
+        if marks.terms else {}
+    asked = request.args.get("pagina", type=int)
+    if asked is None:  # opened without a page: the first one with a hit
+        asked = min((n for n, c in hits_per_page.items() if c), default=1)
+    page = next((p for p in doc.pages if p.number == asked), None)
+    if page is None and doc.pages:
+        abort(404, description=f"El documento {doc.archive_number} no tiene página {asked} "
+                               f"(tiene {len(doc.pages)}).")
+    boxes = page_boxes(services, page, marks.terms) if page else []
+    segments = text_segments(page.text, hit_spans(page.text, marks.terms)) if page else []
+    return render_template(
+        "documento.html", doc=doc, page=page, marks=marks, fuzzy=fuzzy, boxes=boxes,
+        box_data=[b.as_dict() for b in boxes], segments=segments,
+        hits_per_page=hits_per_page, hit_pages=sorted(n for n, c in hits_per_page.items() if c),
+        history=_history_rows(doc), can_edit=_can_edit(),
+        doc_types=DocumentType.choices(), local_time=local_time, supply_url=supply_url,
+        page_url=_page_url(doc.id, query, fuzzy))
+
+
+def _page_url(doc_id: int, query: str, fuzzy: bool) -> Callable[[int], str]:
+    def url(number: int) -> str:
+        return url_for("documents.view", doc_id=doc_id, pagina=number, q=query or None,
+                       aproximada="1" if fuzzy else None)
+    return url
+
+
+# --------------------------------------------------------------------------- edits
+
+
+def _parse_date(text: str) -> dt.date | None:
+    """Empty -> unchanged; ``2024-03-15`` (date input) or ``15/03/2024``."""
+    text = text.strip()
+    if not text:
+        return None
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise ArchivoError(f"«{text}» no es una fecha válida; use el formato 15/03/2024.")
+
+
+def _changes(form: Any) -> DocumentChanges:
+    tipo = form.get("tipo", "").strip()
+    try:
+        doc_type = DocumentType(tipo) if tipo else None
+    except ValueError:
+        raise ArchivoError(f"«{tipo}» no es un tipo de documento.") from None
+    title = form.get("titulo")
+    return DocumentChanges(doc_type=doc_type, title=title if title is not None else None,
+                           document_date=_parse_date(form.get("fecha", "")),
+                           expediente=form.get("expediente"), ot_number=form.get("ot"))
+
+
+def _edit(doc_id: int, change: Callable[[Any, Document, str], str]) -> Response:
+    """Run one audited change in a transaction, flash its outcome, wake the indexer."""
+    services = services_of(current_app)
+    user = current_user()
+    assert user is not None
+    try:
+        with session_scope(services.sessions) as db:
+            doc = db.get(Document, doc_id)
+            if doc is None:
+                abort(404, description=f"No existe el documento número {doc_id}.")
+            message = change(db, doc, user.username)
+    except ArchivoError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(message)
+        try:
+            request_indexing(services)
+        except Exception:  # noqa: BLE001 - the edit is committed; the sweeper re-finds it
+            log.warning("no se pudo pedir la reindexación del documento %s", doc_id,
+                        exc_info=True)
+    return redirect(url_for("documents.view", doc_id=doc_id) + "#edicion")
+
+
+@bp.post("/documentos/<int:doc_id>/editar")
+@requires(*EDITORS)
+def edit(doc_id: int) -> Response:
+    def change(db: Any, doc: Document, actor: str) -> str:
+        diff = update_document(db, doc, _changes(request.form), actor=actor)
+        if not diff:
+            return "No había cambios que guardar."
+        return f"Datos guardados ({', '.join(sorted(diff))})."
+    return _edit(doc_id, change)
+
+
+@bp.post("/documentos/<int:doc_id>/nis")
+@requires(*EDITORS)
+def add_link(doc_id: int) -> Response:
+    def change(db: Any, doc: Document, actor: str) -> str:
+        nis = request.form.get("nis", "")
+        if link_nis(db, doc, nis, actor=actor):
+            return f"NIS {nis.strip()} vinculado al documento."
+        return f"El NIS {nis.strip()} ya estaba vinculado."
+    return _edit(doc_id, change)
+
+
+@bp.post("/documentos/<int:doc_id>/nis/<nis>/quitar")
+@requires(*EDITORS)
+def remove_link(doc_id: int, nis: str) -> Response:
+    def change(db: Any, doc: Document, actor: str) -> str:
+        if unlink_nis(db, doc, nis, actor=actor):
+            return f"NIS {nis} desvinculado del documento."
+        return f"El NIS {nis} no estaba vinculado."
+    return _edit(doc_id, change)
+
+
+# --------------------------------------------------------------------------- images, downloads
+
+
+def _page_object(doc_id: int, number: int, column: Any, what: str) -> tuple[str, str]:
+    """(archive number, key) of one page derivative, or a Spanish 404."""
+    with read_scope(services_of(current_app).sessions) as db:
+        row = db.execute(select(Document.archive_number, column).join(Page)
+                         .where(Page.document_id == doc_id, Page.number == number)).first()
+    if row is None or row[1] is None:
+        abort(404, description=f"No hay {what} de la página {number} del documento {doc_id}.")
+    return row[0], row[1]
+
+
+@bp.get("/documentos/<int:doc_id>/paginas/<int:n>/imagen")
+@requires(*VIEWERS)
+def page_image(doc_id: int, n: int) -> Response:
+    number, key = _page_object(doc_id, n, Page.image_key, "imagen")
+    return send_object(services_of(current_app), key, "image/jpeg",
+                       safe_filename(f"{number}-p{n:04d}", "image/jpeg"), inline=True,
+                       cache_seconds=IMAGE_CACHE_SECONDS)
+
+
+@bp.get("/documentos/<int:doc_id>/paginas/<int:n>/miniatura")
+@requires(*VIEWERS)
+def thumbnail(doc_id: int, n: int) -> Response:
+    number, key = _page_object(doc_id, n, Page.thumb_key, "miniatura")
+    return send_object(services_of(current_app), key, "image/jpeg",
+                       safe_filename(f"{number}-p{n:04d}-miniatura", "image/jpeg"), inline=True,
+                       cache_seconds=IMAGE_CACHE_SECONDS)
+
+
+def _document_files(doc_id: int) -> tuple[str, str, str, str | None]:
+    """(archive number, original key, original media type, PDF key) of a document."""
+    with read_scope(services_of(current_app).sessions) as db:
+        doc = db.scalar(select(Document).where(Document.id == doc_id).options(
+            selectinload(Document.original), selectinload(Document.pdf)))
+        if doc is None:
+            abort(404, description=f"No existe el documento número {doc_id}.")
+        return (doc.archive_number, doc.original.storage_key, doc.original.media_type,
+                doc.pdf.storage_key if doc.pdf else None)
+
+
+@bp.get("/documentos/<int:doc_id>/original")
+@requires(*VIEWERS)
+def original(doc_id: int) -> Response:
+    number, key, media_type, _ = _document_files(doc_id)
+    return send_object(services_of(current_app), key, media_type,
+                       safe_filename(f"{number}-original", media_type))
+
+
+@bp.get("/documentos/<int:doc_id>/pdf")
+@requires(*VIEWERS)
+def pdf(doc_id: int) -> Response:
+    number, _, _, key = _document_files(doc_id)
+    if key is None:
+        abort(404, description="Este documento todavía no tiene PDF con texto buscable "
+                               "(se genera al terminar el reconocimiento de texto).")
+    return send_object(services_of(current_app), key, "application/pdf",
+                       safe_filename(number, "application/pdf"))
