@@ -248,6 +248,13 @@ def test_archivist_edits_metadata_audited_indexed_and_in_history(archive: WebArc
     # nothing changed: said so, nothing audited
     again = archive.post("archivista", f"/documentos/{bare}/editar", {"tipo": "nota_escribania"})
     assert "No había cambios" in text_of(archive.get("archivista", again.headers["Location"]))
+    # the form posts every field: a blank date or expediente clears it
+    archive.post("archivista", f"/documentos/{bare}/editar", {
+        "tipo": "nota_escribania", "fecha": "", "expediente": "", "ot": "2024-001234"})
+    with session_scope(archive.svc.sessions) as s:
+        doc = s.get(Document, bare)
+        assert doc.document_date is None and doc.expediente is None
+        assert doc.ot_number == "2024-001234"
 
 
 def test_bad_edit_values_are_refused_with_a_spanish_message(archive: WebArchive) -> None:

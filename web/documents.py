@@ -257,6 +257,7 @@ def _changes(form: Any) -> DocumentChanges:
     title = form.get("titulo")
     return DocumentChanges(doc_type=doc_type, title=title if title is not None else None,
                            document_date=_parse_date(form.get("fecha", "")),
+                           clear_date="fecha" in form and not form.get("fecha", "").strip(),
                            expediente=form.get("expediente"), ot_number=form.get("ot"))
 
 
