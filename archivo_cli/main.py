@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from . import admin, demo, i18n, ingest_cmd, registry_cmd, runtime, search_cmd
+from . import (admin, demo, dispatch_cmd, i18n, ingest_cmd, registry_cmd, runtime, search_cmd,
+               supply_cmd)
 
 i18n.install()
 
@@ -27,7 +28,8 @@ cli.add_command(search_cmd.reindex)
 cli.add_command(search_cmd.check)
 cli.add_command(registry_cmd.import_supplies)
 cli.add_command(registry_cmd.regional)
-cli.add_command(registry_cmd.supply)
+supply_cmd.register(cli)  # «supply NIS», renumber, merge; alias «suministro»
+dispatch_cmd.register(cli)  # «despacho», hidden alias «dispatch»
 
 
 def main() -> None:

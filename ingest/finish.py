@@ -123,6 +123,7 @@ def apply_outcome(session: Session, doc: Document, out: Outcome) -> None:
     doc.ocr_confidence = out.ocr_confidence
     doc.review_reasons = ",".join(out.reasons)
     doc.status = out.status
+    doc.processed_at = dt.datetime.now(dt.timezone.utc)
     doc.index_due = True
     session.flush()
     session.refresh(doc, ["supplies"])

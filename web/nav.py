@@ -10,6 +10,7 @@ from .security import access_of, current_user, role_allowed
 MENU: list[tuple[str, str]] = [
     ("dashboard.home", "Tablero"),
     ("search_pages.search", "Buscar"),
+    ("supplies.lookup", "Suministros"),
     ("upload.page", "Subir"),
     ("review.queue", "Revisión"),
     ("dispatch_pages.index", "Despachos"),
