@@ -30,6 +30,10 @@ from .models import Document, DocumentSupply
 from .nis import normalize_nis
 
 REJECTED = "rechazado"
+NOTE_ACTION = "documento.nota"
+MAX_NOTE = 2000
+# While the pipeline owns a document it rewrites date, expediente, OT and type at the end.
+IN_PIPELINE = frozenset({DocumentStatus.RECIBIDO, DocumentStatus.PROCESANDO})
 
 
 class EditRefused(ArchivoError):
@@ -59,6 +63,9 @@ def update_document(session: Session, doc: Document, changes: DocumentChanges, *
                     actor: str) -> dict[str, list[object]]:
     """Apply ``changes``; returns what changed as {field: [before, after]} (also audited)."""
     diff: dict[str, list[object]] = {}
+    if doc.status in IN_PIPELINE:
+        raise EditRefused(f"El documento {doc.archive_number} todavía se está procesando "
+                          f"(estado: {doc.status.label}); espere a que termine para editarlo.")
 
     def put(attr: str, label: str, value: object, *, clear: bool = False) -> None:
         before = getattr(doc, attr)
@@ -85,6 +92,20 @@ def update_document(session: Session, doc: Document, changes: DocumentChanges, *
         _touch(doc)
         audit.record(session, actor, "documento.editar", "documento", doc.archive_number, diff)
     return diff
+
+
+def add_note(session: Session, archive_number: str, text: str, *, actor: str,
+             filename: str | None = None) -> None:
+    """A note from the person who handed the paper in, kept in the document's history."""
+    text = text.strip()
+    if not text:
+        return
+    if len(text) > MAX_NOTE:
+        raise EditRefused(f"Las notas admiten hasta {MAX_NOTE} caracteres.")
+    details: dict[str, object] = {"notas": text}
+    if filename:
+        details["archivo"] = filename
+    audit.record(session, actor, NOTE_ACTION, "documento", archive_number, details)
 
 
 def _clean_code(value: str | None, label: str) -> str | None:

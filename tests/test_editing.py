@@ -39,6 +39,7 @@ def test_update_document_records_diff_and_fixes_type(services: Services) -> None
     doc_id = add_document(services, 1, ["1234567"])
     with session_scope(services.sessions) as s:
         doc = s.get(Document, doc_id)
+        doc.status = DocumentStatus.LISTO
         diff = editing.update_document(s, doc, editing.DocumentChanges(
             doc_type=DocumentType.CROQUIS, title=" Croquis Capiatá ",
             document_date=dt.date(2024, 3, 1)), actor="ana")
@@ -120,3 +121,18 @@ def test_bulk_confirm_reports_what_it_could_not_do(services: Services) -> None:
     with session_scope(services.sessions) as s:
         assert s.get(Document, a).status is DocumentStatus.LISTO
         assert s.get(Document, b).status is DocumentStatus.REVISAR
+
+
+def test_metadata_edit_waits_for_the_pipeline_but_notes_do_not(services: Services) -> None:
+    doc_id = add_document(services, 9, ["1234567"])  # status recibido: OCR still to come
+    with session_scope(services.sessions) as s:
+        doc = s.get(Document, doc_id)
+        with pytest.raises(editing.EditRefused, match="se está procesando"):
+            editing.update_document(s, doc, editing.DocumentChanges(title="x"), actor="ana")
+        editing.add_note(s, doc.archive_number, "  entregado por el cliente  ", actor="ana",
+                         filename="a.pdf")
+        with pytest.raises(editing.EditRefused, match="2000"):
+            editing.add_note(s, doc.archive_number, "x" * 2001, actor="ana")
+    with session_scope(services.sessions) as s:
+        note = s.scalar(select(AuditEvent).where(AuditEvent.action == editing.NOTE_ACTION))
+        assert note.details == {"notas": "entregado por el cliente", "archivo": "a.pdf"}

@@ -68,7 +68,7 @@ def test_upload_then_status_reaches_listo(app: Flask, client_as: ClientAs,
     assert doc["estado"] == "listo" and doc["final"] is True and status["terminado"] is True
     assert doc["nis"] == nis and doc["paginas"] == 1 and doc["estado_texto"] == "Listo"
     with session_scope(services.sessions) as db:
-        note = db.scalar(select(AuditEvent).where(AuditEvent.action == "documento.notas"))
+        note = db.scalar(select(AuditEvent).where(AuditEvent.action == "documento.nota"))
         assert note.object_id == body["numero"] and note.actor == "u_archivista"
         assert note.details["notas"] == "Entregado por ventanilla 3"
 

@@ -60,6 +60,7 @@ ACTION_LABELS = {
     "documento.procesar": "Procesado (OCR)",
     "documento.rechazar": "Rechazado por el sistema",
     "documento.editar": "Datos editados",
+    "documento.nota": "Nota de recepción",
     "documento.vincular": "NIS vinculado",
     "documento.desvincular": "NIS desvinculado",
     "revision.confirmar": "Revisión: confirmado",

@@ -26,13 +26,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException
 
-from archive import audit
 from archive.db import session_scope
 from archive.document_view import REVIEW_LABELS
+from archive.editing import add_note
 from archive.enums import DocumentStatus, DocumentType, Role
 from archive.errors import ArchivoError
 from archive.nis import normalize_nis
@@ -110,12 +110,7 @@ def parse_fields(form: Any) -> UploadFields:
 
 def store_upload(services: Services, file: FileStorage, fields: UploadFields,
                  actor: str) -> Accepted:
-    """Store one file and queue it; notes are kept as an audit event on the document.
-
-    The document table has no notes column yet (``DocumentChanges.notes`` is
-    reserved for the physical archive), so the notes go to the document's
-    audit history, where the document page shows them.
-    """
+    """Store one file and queue it; notes go to the document's history (``editing.add_note``)."""
     filename = (file.filename or "").strip() or "sin_nombre"
     try:
         accepted = accept_stream(services, file.stream, filename, actor=actor,
@@ -126,8 +121,7 @@ def store_upload(services: Services, file: FileStorage, fields: UploadFields,
         raise UploadRefused(status, code, str(exc))
     if fields.notes:
         with session_scope(services.sessions) as db:
-            audit.record(db, actor, "documento.notas", "documento", accepted.archive_number,
-                         {"notas": fields.notes, "archivo": filename})
+            add_note(db, accepted.archive_number, fields.notes, actor=actor, filename=filename)
     if accepted.duplicate and fields.nis:
         _wake_indexer(services)  # known bytes with new NIS: the links changed
     return accepted

@@ -17,11 +17,10 @@ from typing import Any
 from flask import Response, jsonify, request
 from sqlalchemy import select
 
-from archive import audit
 from archive.db import read_scope, session_scope
 from archive.document_view import DocumentView, load_document
-from archive.editing import DocumentChanges, EditRefused, set_links, update_document
-from archive.enums import DocumentStatus, Role
+from archive.editing import DocumentChanges, add_note, set_links, update_document
+from archive.enums import Role
 from archive.models import Document, Page
 from ingest.accept import accept_stream
 
@@ -44,7 +43,6 @@ MAX_TITLE = 300
 MAX_CODE = 40
 EDITABLE = {"tipo", "titulo", "fecha", "expediente", "ot", "nis"}
 # While the pipeline works on a document its outcome overwrites type, date and codes.
-IN_PIPELINE = {DocumentStatus.RECIBIDO, DocumentStatus.PROCESANDO}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database; larger ones cannot exist
 
@@ -86,8 +84,7 @@ def upload_document() -> tuple[Response, int]:
                              doc_type=doc_type, nis=nis)
     if notes:  # there is no notes column yet: the reception note lives in the audit trail
         with session_scope(svc.sessions) as db:
-            audit.record(db, who, "documento.nota", "documento", accepted.archive_number,
-                         {"notas": notes})
+            add_note(db, accepted.archive_number, notes, actor=who)
     body = {"id": accepted.document_id, "numero": accepted.archive_number,
             "estado": accepted.status, "duplicado": accepted.duplicate, "nis": accepted.nis,
             "archivo": accepted.filename, "url": document_url(accepted.document_id)}
@@ -175,13 +172,6 @@ def _changes(body: dict[str, Any]) -> tuple[DocumentChanges, list[str] | None]:
     return changes, nis
 
 
-def require_editable(doc: Document) -> None:
-    """People may not edit what the pipeline is about to overwrite."""
-    if doc.status in IN_PIPELINE:
-        raise EditRefused(f"El documento {doc.archive_number} todavía se está procesando "
-                          f"(estado: {doc.status.label}); espere a que termine para editarlo.")
-
-
 @bp.patch("/documents/<int:doc_id>")
 @requires(Role.ARCHIVISTA)
 def edit_document(doc_id: int) -> Response:
@@ -193,7 +183,6 @@ def edit_document(doc_id: int) -> Response:
         doc = db.get(Document, doc_id)
         if doc is None:
             fail(404, f"No existe el documento {doc_id}.")
-        require_editable(doc)
         update_document(db, doc, changes, actor=who)
         if nis is not None:
             set_links(db, doc, nis, actor=who)
