@@ -47,6 +47,8 @@ def test_create_prepare_send_receive(app: Flask, services: Services, client_as) 
     post(f"/despachos/{did}/enviar", transportista="Encomiendas Rápidas", guia="G-777")
     page = desk.get(f"/despachos/{did}").get_data(as_text=True)
     assert "Enviado" in page and "G-777" in page
+    doc_page = desk.get("/documentos/1").get_data(as_text=True)
+    assert "en tránsito a Regional Sur" in doc_page and "ENV-" in doc_page
 
     # the despacho desk cannot confirm the receipt of an outbound dispatch
     assert desk.post(f"/despachos/{did}/recepcion", data={"csrf_token": token}).status_code == 403
@@ -70,6 +72,7 @@ def test_create_prepare_send_receive(app: Flask, services: Services, client_as) 
     assert res.status_code == 302
     page = sur.get(f"/despachos/{did}").get_data(as_text=True)
     assert "Recibido con observaciones" in page and "llegó mojado" in page
+    assert "en Regional Sur desde" in desk.get("/documentos/1").get_data(as_text=True)
 
     listing = desk.get("/despachos").get_data(as_text=True)
     assert "Observaciones de recepción sin resolver" in listing

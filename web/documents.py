@@ -221,9 +221,27 @@ def view(doc_id: int) -> str:
         "documento.html", doc=doc, page=page, marks=marks, fuzzy=fuzzy, boxes=boxes,
         box_data=[b.as_dict() for b in boxes], segments=segments,
         hits_per_page=hits_per_page, hit_pages=sorted(n for n, c in hits_per_page.items() if c),
-        history=_history_rows(doc), can_edit=_can_edit(),
+        history=_history_rows(doc), can_edit=_can_edit(), travel=_travel(services, doc.id),
         doc_types=DocumentType.choices(), local_time=local_time, supply_url=supply_url,
         page_url=_page_url(doc.id, query, fuzzy))
+
+
+@dataclass
+class Travel:
+    """Where the paper original is and which dispatches carried the document."""
+
+    location: Any  # dispatch.location.Location
+    dispatches: list[Any]  # dispatch.views.DispatchView
+
+
+def _travel(services: Services, doc_id: int) -> Travel:
+    from dispatch import Actor, dispatches_for_document, where_is
+
+    user = current_user()
+    assert user is not None
+    actor = Actor(user.username, Role(user.role), user.regional_unit_id)
+    return Travel(where_is(services, document_id=doc_id),
+                  dispatches_for_document(services, actor, doc_id))
 
 
 def _page_url(doc_id: int, query: str, fuzzy: bool) -> Callable[[int], str]:
