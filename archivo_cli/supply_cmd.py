@@ -18,6 +18,7 @@ import click
 from archive.db import read_scope
 from archive.enums import Role
 from archive.errors import ArchivoError
+from archive.localtime import fmt_datetime
 from archive.nis import normalize_nis
 from archive.registry.supply_file import SupplyFile, load_supply_file, summarize_dispatches
 from archive.services import Services
@@ -27,7 +28,6 @@ from .common import friendly_errors, get_services
 
 SHOW = "ver"
 HISTORY_SHOWN = 20
-LOCAL_ZONE = "America/Asuncion"
 
 
 class SupplyGroup(click.Group):
@@ -93,17 +93,7 @@ def _attach_dispatches(svc: Services, file: SupplyFile) -> None:
 
 
 def _local(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return "-"
-    try:
-        from zoneinfo import ZoneInfo
-
-        zone: dt.tzinfo = ZoneInfo(LOCAL_ZONE)
-    except Exception:  # noqa: BLE001 - no tz database: UTC
-        zone = dt.timezone.utc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(zone).strftime("%d/%m/%Y %H:%M")
+    return fmt_datetime(moment) or "-"
 
 
 def _day(value: dt.date | None) -> str:

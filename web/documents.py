@@ -17,9 +17,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -29,13 +27,13 @@ from werkzeug.wrappers import Response
 from archive.db import read_scope, session_scope
 from archive.document_view import DocumentView, PageView, load_document
 from archive.editing import DocumentChanges, link_nis, unlink_nis, update_document
+from archive.localtime import fmt_datetime
 from archive.enums import DocumentType, Role
 from archive.errors import ArchivoError, StorageError
 from archive.models import Document, Page, RegionalUnit
 from archive.services import Services
 from archive.words import read_words_blob
 from search import index as search_index
-from search.entries import LOCAL_ZONE
 from search.highlight import HitTerms, hit_boxes, hit_spans, terms_of
 from search.parse import QueryError, RegionalUnits, parse_query, positive_part, whoosh_query
 from search.results import WordBox
@@ -162,21 +160,7 @@ def _load(doc_id: int) -> DocumentView:
     return doc
 
 
-@lru_cache(maxsize=1)
-def _zone() -> dt.tzinfo:
-    try:
-        return ZoneInfo(LOCAL_ZONE)
-    except ZoneInfoNotFoundError:  # no tz database: UTC rather than a failed page
-        return dt.timezone.utc
-
-
-def local_time(value: dt.datetime | None) -> str:
-    """An instant as the clerk's clock shows it (stored times are UTC)."""
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(_zone()).strftime("%d/%m/%Y %H:%M")
+local_time = fmt_datetime  # an instant as the clerk's clock shows it (stored times are UTC)
 
 
 def _history_rows(doc: DocumentView) -> list[dict[str, Any]]:

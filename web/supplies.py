@@ -10,11 +10,8 @@ then wake the indexer once the transaction has committed.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    url_for)
@@ -26,6 +23,7 @@ from archive.accounts import Principal
 from archive.db import read_scope, session_scope
 from archive.editing import link_nis, unlink_nis
 from archive.enums import Role
+from archive.localtime import fmt_date, fmt_datetime
 from archive.errors import ArchivoError
 from archive.models import Document
 from archive.nis import normalize_nis
@@ -43,32 +41,15 @@ bp = Blueprint("supplies", __name__)
 
 VIEWERS = (Role.CONSULTA, Role.ARCHIVISTA, Role.DESPACHO)
 EDITORS = (Role.ARCHIVISTA,)  # admin passes every check
-LOCAL_ZONE = "America/Asuncion"
 
 
 # --------------------------------------------------------------------------- shared helpers
 # (also used by web/review.py)
 
 
-@lru_cache(maxsize=1)
-def _zone() -> dt.tzinfo:
-    try:
-        return ZoneInfo(LOCAL_ZONE)
-    except ZoneInfoNotFoundError:  # no tz database: show UTC rather than fail
-        return dt.timezone.utc
-
-
-def local_datetime(value: dt.datetime | None) -> str:
-    """An instant as a clerk in Paraguay reads it: 28/11/2026 12:56."""
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(_zone()).strftime("%d/%m/%Y %H:%M")
-
-
-def local_date(value: dt.date | None) -> str:
-    return value.strftime("%d/%m/%Y") if value else ""
+# An instant as a clerk in Paraguay reads it (28/11/2026 12:56), and a day.
+local_datetime = fmt_datetime
+local_date = fmt_date
 
 
 def endpoint_url(endpoint: str, **values: Any) -> str | None:
