@@ -10,13 +10,16 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit
 from .errors import ArchivoError
-from .models import ApiToken, User, utcnow
-from .users import MIN_PASSWORD, hash_password, verify_password
+from .enums import Role
+from .models import ApiToken, RegionalUnit, User, utcnow
+from .users import MIN_PASSWORD, generate_password, hash_password, verify_password
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
@@ -145,3 +148,81 @@ def user_for_token(session: Session, secret: str) -> User | None:
     if last is None or now - last > dt.timedelta(minutes=1):  # not a write on every request
         token.last_used_at = now
     return token.user
+
+
+# Administrators' changes to other accounts (the admin pages and the CLI).
+
+
+def is_locked(user: User, now: dt.datetime | None = None) -> bool:
+    until = _aware(user.locked_until)
+    return bool(until and until > (now or utcnow()))
+
+
+def _active_admins(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(User).where(
+        User.role == Role.ADMIN, User.active.is_(True))) or 0)
+
+
+def _unit_id(session: Session, code: str) -> int | None:
+    code = code.strip().upper()
+    if not code:
+        return None
+    unit = session.scalar(select(RegionalUnit).where(RegionalUnit.code == code))
+    if unit is None:
+        raise ArchivoError(f"La unidad regional «{code}» no existe.")
+    return unit.id
+
+
+def change_role(session: Session, user: User, role: Role, regional_code: str, *,
+                actor: User) -> bool:
+    """Set role and regional unit; refuses to leave the archive without an active admin."""
+    unit_id = _unit_id(session, regional_code)
+    if role is Role.REGIONAL and unit_id is None:
+        raise ArchivoError("Un usuario con rol «regional» necesita su unidad regional.")
+    if user.role is Role.ADMIN and role is not Role.ADMIN:
+        if user.id == actor.id:
+            raise ArchivoError("No puede quitarse a sí mismo el rol de administrador; "
+                               "pídaselo a otro administrador.")
+        if user.active and _active_admins(session) <= 1:
+            raise ArchivoError("Debe quedar al menos un administrador activo.")
+    changes: dict[str, Any] = {}
+    if user.role is not role:
+        changes["rol"] = {"antes": user.role.value, "despues": role.value}
+        user.role = role
+    if user.regional_unit_id != unit_id:
+        codes = dict(session.execute(select(RegionalUnit.id, RegionalUnit.code)).all())
+        changes["regional"] = {"antes": codes.get(user.regional_unit_id),
+                               "despues": codes.get(unit_id)}
+        user.regional_unit_id = unit_id
+    if changes:
+        audit.record(session, actor.username, "usuario.rol", "usuario", user.username, changes)
+    return bool(changes)
+
+
+def set_active(session: Session, user: User, active: bool, *, actor: User) -> bool:
+    """Activate or deactivate; deactivation ends the user's sessions (session_version moves)."""
+    if user.active == active:
+        return False
+    if not active:
+        if user.id == actor.id:
+            raise ArchivoError("No puede desactivar su propia cuenta.")
+        if user.role is Role.ADMIN and _active_admins(session) <= 1:
+            raise ArchivoError("Debe quedar al menos un administrador activo.")
+        user.session_version += 1
+    user.active = active
+    audit.record(session, actor.username, "usuario.activar" if active else "usuario.desactivar",
+                 "usuario", user.username, {})
+    return True
+
+
+def unlock(session: Session, user: User, *, actor: str) -> None:
+    """Lift a lock left by failed sign-ins (``actor`` is the username doing it)."""
+    user.locked_until, user.failed_logins = None, 0
+    audit.record(session, actor, "usuario.desbloquear", "usuario", user.username, {})
+
+
+def reset_password(session: Session, user: User, *, actor: User) -> str:
+    """A new generated password (returned once); unlocks the account and ends its sessions."""
+    new = generate_password()
+    set_password(session, user, new, actor=actor.username)
+    return new

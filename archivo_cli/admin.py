@@ -129,13 +129,11 @@ def user_password(ctx: click.Context, username: str, password: str | None) -> No
 @friendly_errors
 def user_unlock(ctx: click.Context, username: str) -> None:
     """Desbloquea una cuenta bloqueada por intentos fallidos."""
-    from archive import audit
+    from archive.accounts import unlock
 
     svc = get_services(ctx)
     with session_scope(svc.sessions) as session:
-        found = _user(session, username)
-        found.locked_until, found.failed_logins = None, 0
-        audit.record(session, "cli", "usuario.desbloquear", "usuario", found.username, {})
+        unlock(session, _user(session, username), actor="cli")
     click.echo(f"Cuenta «{username}» desbloqueada.")
 
 

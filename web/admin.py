@@ -2,9 +2,8 @@
 
 Every change is audited: creation, passwords and token revocation by
 ``archive.users``/``archive.accounts``, regional units by
-``archive.registry.regional_units``, imports by the importer; the few user
-changes without an archive function yet (role, unit, active, unlock) are
-written here with their audit event in the same transaction.
+``archive.registry.regional_units``, imports by the importer;  role, unit,
+activation and unlocking by ``archive.accounts``.
 
 Secrets (a generated password) are shown in the response to the POST that
 made them, never stored in the session cookie (Flask's cookie is signed,
@@ -20,7 +19,6 @@ still the better tool.
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 import shutil
 from pathlib import Path
@@ -28,107 +26,26 @@ from typing import Any
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    url_for)
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
-from archive import audit
+from archive.accounts import (change_role, is_locked, reset_password, set_active, unlock)
 from archive.accounts import revoke_token as revoke_api_token
-from archive.accounts import set_password
 from archive.db import read_scope, session_scope
 from archive.enums import Role
 from archive.errors import ArchivoError
-from archive.models import ApiToken, RegionalUnit, User, utcnow
+from archive.models import ApiToken, User, utcnow
 from archive.registry import (ImportReport, add_regional_unit, import_supplies,
                               list_regional_units, update_regional_unit)
 from archive.services import Services
-from archive.users import create_user, generate_password
+from archive.users import create_user
 
 from . import services_of
 from .security import current_user, requires
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-# ---------------------------------------------------------------- user changes (audited)
-
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    return moment.replace(tzinfo=dt.timezone.utc) if moment and moment.tzinfo is None else moment
-
-
-def is_locked(user: User, now: dt.datetime | None = None) -> bool:
-    until = _aware(user.locked_until)
-    return bool(until and until > (now or utcnow()))
-
-
-def _active_admins(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(User).where(
-        User.role == Role.ADMIN, User.active.is_(True))) or 0)
-
-
-def _unit_id(session: Session, code: str) -> int | None:
-    code = code.strip().upper()
-    if not code:
-        return None
-    unit = session.scalar(select(RegionalUnit).where(RegionalUnit.code == code))
-    if unit is None:
-        raise ArchivoError(f"La unidad regional «{code}» no existe.")
-    return unit.id
-
-
-def change_role(session: Session, user: User, role: Role, regional_code: str, *,
-                actor: User) -> bool:
-    """Set role and regional unit; refuses to leave the archive without an active admin."""
-    unit_id = _unit_id(session, regional_code)
-    if role is Role.REGIONAL and unit_id is None:
-        raise ArchivoError("Un usuario con rol «regional» necesita su unidad regional.")
-    if user.role is Role.ADMIN and role is not Role.ADMIN:
-        if user.id == actor.id:
-            raise ArchivoError("No puede quitarse a sí mismo el rol de administrador; "
-                               "pídaselo a otro administrador.")
-        if user.active and _active_admins(session) <= 1:
-            raise ArchivoError("Debe quedar al menos un administrador activo.")
-    changes: dict[str, Any] = {}
-    if user.role is not role:
-        changes["rol"] = {"antes": user.role.value, "despues": role.value}
-        user.role = role
-    if user.regional_unit_id != unit_id:
-        codes = dict(session.execute(select(RegionalUnit.id, RegionalUnit.code)).all())
-        changes["regional"] = {"antes": codes.get(user.regional_unit_id),
-                               "despues": codes.get(unit_id)}
-        user.regional_unit_id = unit_id
-    if changes:
-        audit.record(session, actor.username, "usuario.rol", "usuario", user.username, changes)
-    return bool(changes)
-
-
-def set_active(session: Session, user: User, active: bool, *, actor: User) -> bool:
-    """Activate or deactivate; deactivation ends the user's sessions (session_version moves)."""
-    if user.active == active:
-        return False
-    if not active:
-        if user.id == actor.id:
-            raise ArchivoError("No puede desactivar su propia cuenta.")
-        if user.role is Role.ADMIN and _active_admins(session) <= 1:
-            raise ArchivoError("Debe quedar al menos un administrador activo.")
-        user.session_version += 1
-    user.active = active
-    audit.record(session, actor.username, "usuario.activar" if active else "usuario.desactivar",
-                 "usuario", user.username, {})
-    return True
-
-
-def unlock(session: Session, user: User, *, actor: User) -> None:
-    user.locked_until, user.failed_logins = None, 0
-    audit.record(session, actor.username, "usuario.desbloquear", "usuario", user.username, {})
-
-
-def reset_password(session: Session, user: User, *, actor: User) -> str:
-    """A new generated password (returned once); unlocks the account and ends its sessions."""
-    new = generate_password()
-    set_password(session, user, new, actor=actor.username)
-    return new
 
 
 # ---------------------------------------------------------------- helpers
@@ -245,7 +162,7 @@ def password(user_id: int) -> tuple[str, int]:
 def unlock_user(user_id: int) -> Response:
     with session_scope(_services().sessions) as db:
         user = _target(db, user_id)
-        unlock(db, user, actor=_me(db))
+        unlock(db, user, actor=_me(db).username)
         name = user.username
     flash(f"Cuenta «{name}» desbloqueada.")
     return redirect(url_for("admin.users"))
