@@ -19,16 +19,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from archive.db import read_scope, session_scope
+from archive.db import read_scope
 from archive.document_view import DocumentView, PageView, load_document
 from archive.editing import DocumentChanges, link_nis, unlink_nis, update_document
-from archive.localtime import fmt_datetime
 from archive.enums import DocumentType, Role
+from archive.localtime import fmt_datetime
 from archive.errors import ArchivoError, StorageError
 from archive.models import Document, Page, RegionalUnit
 from archive.services import Services
@@ -37,9 +37,9 @@ from search import index as search_index
 from search.highlight import HitTerms, hit_boxes, hit_spans, terms_of
 from search.parse import QueryError, RegionalUnits, parse_query, positive_part, whoosh_query
 from search.results import WordBox
-from search.tasks import request_indexing
 
 from . import services_of
+from .edits import Change, change_document
 from .downloads import safe_filename, send_object
 from .search_pages import supply_url
 from .security import current_user, requires
@@ -264,26 +264,8 @@ def _changes(form: Any) -> DocumentChanges:
                            expediente=form.get("expediente"), ot_number=form.get("ot"))
 
 
-def _edit(doc_id: int, change: Callable[[Any, Document, str], str]) -> Response:
-    """Run one audited change in a transaction, flash its outcome, wake the indexer."""
-    services = services_of(current_app)
-    user = current_user()
-    assert user is not None
-    try:
-        with session_scope(services.sessions) as db:
-            doc = db.get(Document, doc_id)
-            if doc is None:
-                abort(404, description=f"No existe el documento número {doc_id}.")
-            message = change(db, doc, user.username)
-    except ArchivoError as exc:
-        flash(str(exc), "error")
-    else:
-        flash(message)
-        try:
-            request_indexing(services)
-        except Exception:  # noqa: BLE001 - the edit is committed; the sweeper re-finds it
-            log.warning("no se pudo pedir la reindexación del documento %s", doc_id,
-                        exc_info=True)
+def _edit(doc_id: int, change: Change) -> Response:
+    change_document(doc_id, change)
     return redirect(url_for("documents.view", doc_id=doc_id) + "#edicion")
 
 

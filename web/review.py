@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -32,7 +32,8 @@ from archive.words import read_words_blob
 
 from . import services_of
 from .security import current_user, requires
-from .supplies import document_url, endpoint_url, local_date, local_datetime, wake_indexer
+from .edits import Change, change_document, wake_indexer
+from .supplies import document_url, endpoint_url, local_date, local_datetime
 
 log = logging.getLogger(__name__)
 
@@ -130,22 +131,8 @@ def queue() -> str | tuple[str, int]:
         page_url=page_url, here=request.full_path.rstrip("?")), (422 if error else 200)
 
 
-def _decide(doc_id: int, action: Callable[[Any, Document, str], str]) -> Response:
-    """Run one decision in a transaction, flash the outcome, wake the indexer."""
-    services = services_of(current_app)
-    user = current_user()
-    assert user is not None
-    try:
-        with session_scope(services.sessions) as db:
-            doc = db.get(Document, doc_id)
-            if doc is None:
-                abort(404, description=f"No existe el documento número {doc_id}.")
-            message = action(db, doc, user.username)
-    except ArchivoError as exc:
-        flash(str(exc), "error")
-    else:
-        flash(message)
-        wake_indexer(services)
+def _decide(doc_id: int, action: Change) -> Response:
+    change_document(doc_id, action)
     return redirect(_return_to())
 
 

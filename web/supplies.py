@@ -30,9 +30,9 @@ from archive.nis import normalize_nis
 from archive.registry.models import SupplyAlias
 from archive.registry.supply_file import SupplyFile, load_supply_file, summarize_dispatches
 from archive.services import Services
-from search.tasks import request_indexing
 
 from . import services_of
+from .edits import wake_indexer
 from .security import access_of, current_user, requires, role_allowed
 
 log = logging.getLogger(__name__)
@@ -67,14 +67,6 @@ def endpoint_url(endpoint: str, **values: Any) -> str | None:
 
 def document_url(doc_id: int) -> str | None:
     return endpoint_url("documents.view", doc_id=doc_id)
-
-
-def wake_indexer(services: Services) -> None:
-    """The change is committed; if the queue is unreachable the worker's sweep finds it later."""
-    try:
-        request_indexing(services)
-    except Exception:  # noqa: BLE001
-        log.warning("no se pudo pedir la reindexación", exc_info=True)
 
 
 @bp.context_processor

@@ -42,6 +42,7 @@ from ingest.errors import RejectedInput
 from ingest.status import DocumentSummary, is_final, summaries
 
 from . import services_of
+from .edits import wake_indexer
 from .errors import MESSAGES, error_response
 from .security import current_user, requires
 
@@ -123,17 +124,8 @@ def store_upload(services: Services, file: FileStorage, fields: UploadFields,
         with session_scope(services.sessions) as db:
             add_note(db, accepted.archive_number, fields.notes, actor=actor, filename=filename)
     if accepted.duplicate and fields.nis:
-        _wake_indexer(services)  # known bytes with new NIS: the links changed
+        wake_indexer(services)  # known bytes with new NIS: the links changed
     return accepted
-
-
-def _wake_indexer(services: Services) -> None:
-    from search.tasks import request_indexing
-
-    try:
-        request_indexing(services)
-    except Exception:  # noqa: BLE001 - the index catches up on the next wake-up
-        log.warning("no se pudo avisar al indexador", exc_info=True)
 
 
 def accepted_json(acc: Accepted) -> dict[str, object]:

@@ -24,6 +24,7 @@ from archive.enums import Role
 from archive.models import Document, Page
 from ingest.accept import accept_stream
 
+from ..edits import wake_indexer
 from ..downloads import safe_filename, send_object
 from ..security import requires
 from . import bp
@@ -186,18 +187,8 @@ def edit_document(doc_id: int) -> Response:
         update_document(db, doc, changes, actor=who)
         if nis is not None:
             set_links(db, doc, nis, actor=who)
-    _wake_indexer()
+    wake_indexer(svc)
     return jsonify(document_json(_load(doc_id, with_text=True, history=200)))
-
-
-def _wake_indexer() -> None:
-    """The edit is committed and the document marked; a lost wake-up is found by the sweeper."""
-    from search.tasks import request_indexing
-
-    try:
-        request_indexing(services())
-    except Exception:  # noqa: BLE001
-        log.warning("no se pudo avisar al indexador; el barrido lo retomará", exc_info=True)
 
 
 @bp.get("/documents/<int:doc_id>/original")
