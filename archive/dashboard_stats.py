@@ -20,7 +20,9 @@ Where each number comes from, and why:
 * review backlog: documents in ``revisar``, with the oldest (by reception);
 * errors in the last 7 days: documents now in ``error`` whose last change is
   within 7 days, not counting those a reviewer rejected on purpose
-  (``error_code == "rechazado"``): those are decisions, not faults to fix.
+  (``error_code == "rechazado"``): those are decisions, not faults to fix;
+* overdue loans: physical folders lent (``archive.physical``) and not back
+  by their due date, on Paraguay's calendar, most late first.
 """
 
 from __future__ import annotations
@@ -35,12 +37,14 @@ from .db import read_scope
 from .localtime import aware, local_date, local_midnight
 from .enums import DocumentStatus
 from .models import AuditEvent, Document, utcnow
+from .physical.loans import overdue_loans
 from .services import Services
 
 log = logging.getLogger(__name__)
 
 ERROR_WINDOW = dt.timedelta(days=7)
 RECENT_ERRORS = 5
+OVERDUE_LOANS_LISTED = 5
 REJECTED_BY_REVIEW = "rechazado"  # archive.editing.REJECTED; not imported to keep this module light
 
 
@@ -78,6 +82,15 @@ class RecentError:
 
 
 @dataclass(frozen=True)
+class OverdueLoan:
+    folder_code: str
+    nis: str | None
+    borrower: str
+    due_date: dt.date
+    days_late: int
+
+
+@dataclass(frozen=True)
 class DashboardStats:
     computed_at: dt.datetime
     by_status: list[StatusCount]
@@ -88,6 +101,8 @@ class DashboardStats:
     review: ReviewBacklog
     errors_last_7_days: int
     recent_errors: list[RecentError] = field(default_factory=list)
+    overdue_loans: int = 0
+    overdue_loan_list: list[OverdueLoan] = field(default_factory=list)  # most late first
 
     def count(self, status: DocumentStatus | str) -> int:
         return next((s.count for s in self.by_status if s.status == str(status)), 0)
@@ -137,11 +152,17 @@ def collect(services: Services, *, now: dt.datetime | None = None) -> DashboardS
                              Document.error_message)
                       .where(*failed).order_by(Document.updated_at.desc(), Document.id.desc())
                       .limit(RECENT_ERRORS))]
+
+        day = local_date(now)
+        late = overdue_loans(session, today=day)
+        late_list = [OverdueLoan(ln.folder.code, ln.folder.nis, ln.borrower, ln.due_date,
+                                 (day - ln.due_date).days)
+                     for ln in late[:OVERDUE_LOANS_LISTED]]
     return DashboardStats(
         computed_at=now, by_status=by_status, total_documents=sum(s.count for s in by_status),
         pages_today=pages_today, documents_processed_today=len(runs),
         queue_pending=queue_length(services), review=review, errors_last_7_days=errors,
-        recent_errors=recent)
+        recent_errors=recent, overdue_loans=len(late), overdue_loan_list=late_list)
 
 
 def _pages(details: object) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.db import session_scope
@@ -107,6 +108,18 @@ def add_document(services: Services, actor: Actor, ref: DispatchRef, *,
         return _add(session, d, item, actor, at, f"{doc.archive_number} ({label})")
 
 
+def _refuse_if_lent(session: Session, code: str) -> None:
+    """A folder lent to someone is not on the shelf: it cannot go into a package."""
+    from archive.physical.folders import open_loan
+    from archive.physical.models import Folder
+
+    folder = session.scalar(select(Folder).where(Folder.code == code))
+    loan = open_loan(session, folder) if folder is not None else None
+    if loan is not None:
+        raise ArchivoError(f"La carpeta {code} está prestada a {loan.borrower}; "
+                           "regístrela como devuelta antes de despacharla.")
+
+
 def add_folder(services: Services, actor: Actor, ref: DispatchRef, label: str, *,
                description: str = "", sheets: int | None = None,
                now: dt.datetime | None = None) -> ItemView:
@@ -115,6 +128,7 @@ def add_folder(services: Services, actor: Actor, ref: DispatchRef, label: str, *
     code = label_code(label)
     with session_scope(services.sessions) as session:
         d = _editable(session, actor, ref)
+        _refuse_if_lent(session, code)
         if any(i.label_code == code for i in d.items):
             raise ArchivoError(f"La carpeta o caja {code} ya está en el despacho {d.number}.")
         check_where(d, code, locate(session, label_code=code))

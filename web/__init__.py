@@ -48,7 +48,7 @@ def _optional_blueprints() -> tuple[str, ...]:
     from importlib.util import find_spec
 
     names = ("dashboard", "search_pages", "documents", "supplies", "upload", "review",
-             "admin", "dispatch_pages", "api")
+             "admin", "dispatch_pages", "physical", "api")
     return tuple(n for n in names if find_spec(f"{__name__}.{n}") is not None)
 
 

@@ -77,5 +77,6 @@ def home() -> str:
                            fecha=fmt_datetime(stats.computed_at), fmt_date=fmt_date,
                            has_review="review.queue" in views,
                            has_dispatch="dispatch_pages.index" in views,
-                           has_dispatch_detail="dispatch_pages.detail" in views)
+                           has_dispatch_detail="dispatch_pages.detail" in views,
+                           has_physical="physical.loans" in views)
 

@@ -216,6 +216,7 @@ class Travel:
 
     location: Any  # dispatch.location.Location
     dispatches: list[Any]  # dispatch.views.DispatchView
+    kept_in: str | None  # the shelf place recorded in the physical archive
 
 
 def _travel(services: Services, doc_id: int) -> Travel:
@@ -224,8 +225,13 @@ def _travel(services: Services, doc_id: int) -> Travel:
     user = current_user()
     assert user is not None
     actor = Actor(user.username, Role(user.role), user.regional_unit_id)
+    from archive.physical.folders import describe_place, document_place
+
+    with read_scope(services.sessions) as db:
+        place = document_place(db, doc_id)
+        kept_in = describe_place(place) if place is not None else None
     return Travel(where_is(services, document_id=doc_id),
-                  dispatches_for_document(services, actor, doc_id))
+                  dispatches_for_document(services, actor, doc_id), kept_in)
 
 
 def _page_url(doc_id: int, query: str, fuzzy: bool) -> Callable[[int], str]:

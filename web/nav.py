@@ -14,6 +14,7 @@ MENU: list[tuple[str, str]] = [
     ("upload.page", "Subir"),
     ("review.queue", "Revisión"),
     ("dispatch_pages.index", "Despachos"),
+    ("physical.index", "Archivo físico"),
     ("admin.users", "Administración"),
 ]
 

@@ -168,6 +168,15 @@ def _single_document(form: SearchForm, results: SearchResults) -> DocumentHit | 
     return None
 
 
+def _label_target(form: SearchForm) -> str | None:
+    """A box or folder code scanned into the box alone opens that box or folder (web.physical)."""
+    if not form.q or form.filters() or "physical.folder" not in current_app.view_functions:
+        return None
+    from .physical import code_url
+
+    return code_url(form.q)
+
+
 def supply_url(nis: str) -> str:
     """The supply file (ficha) of a NIS when that page exists, else a search for its documents."""
     if "supplies.view" in current_app.view_functions:
@@ -194,6 +203,8 @@ def search() -> tuple[str, int] | Response:
     results: SearchResults | None = None
     error = ""
     status = 200
+    if (target := _label_target(form)) is not None:
+        return redirect(target)
     if form.asked:
         try:
             results = run_search(services_of(current_app), form.q, page=form.pagina,
