@@ -22,6 +22,8 @@ REVIEW_LABELS = {
     "nis_desconocido": "NIS que no figura en el registro de suministros",
     "ocr_baja_confianza": "Reconocimiento de texto de baja confianza",
     "tipo_incierto": "Tipo de documento incierto",
+    "sin_separador": "Páginas de un lote escaneadas antes de la primera hoja separadora",
+    "separador_invalido": "Hoja separadora ilegible o con datos inválidos",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import (admin, demo, dispatch_cmd, i18n, ingest_cmd, registry_cmd, runtime, search_cmd,
-               physical_cmd, supply_cmd)
+               physical_cmd, separators_cmd, supply_cmd)
 
 i18n.install()
 
@@ -31,6 +31,7 @@ cli.add_command(registry_cmd.regional)
 supply_cmd.register(cli)  # «supply NIS», renumber, merge; alias «suministro»
 dispatch_cmd.register(cli)  # «despacho», hidden alias «dispatch»
 cli.add_command(physical_cmd.fisico)  # «fisico»: locations, folders, loans, labels
+cli.add_command(separators_cmd.separators)  # «separadores»: hojas para escanear por lotes
 
 
 def main() -> None:

@@ -5,8 +5,9 @@ nothing. ``apply_outcome`` writes the decision inside the finishing
 transaction. Rules (see docs/ingest.md):
 
 * ``listo``: there is text and at least one supply link with good confidence;
-* ``revisar``: no NIS, an NIS not in the supply registry, or low OCR confidence
-  (the reasons are kept in ``review_reasons``).
+* ``revisar``: no NIS, an NIS not in the supply registry, low OCR confidence,
+  or pages of a scanned batch without a trustworthy separator sheet (the
+  reasons are kept in ``review_reasons``).
 
 An empty supply registry (not imported yet) cannot tell known from unknown
 numbers, so it is not used to send every document to review.
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Sequence
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from archive.batches import LEADING_SEQ, BatchPart
 from archive.db import session_scope
 from archive.enums import DocumentStatus, DocumentType, LinkSource
 from archive.models import Document, DocumentIdentifier, DocumentSupply, Supply
@@ -28,6 +30,7 @@ from archive.services import Services
 
 from .classify import classify
 from .extract import extract_all
+from .split import REASON_BAD_SEPARATOR, REASON_NO_SEPARATOR
 
 if TYPE_CHECKING:
     from .process import PageResult
@@ -71,6 +74,13 @@ def decide_outcome(services: Services, document_id: int, results: Sequence["Page
         registry_used = session.scalar(select(Supply.nis).limit(1)) is not None
         known = set(session.scalars(select(Supply.nis).where(Supply.nis.in_(list(candidates))))) \
             if candidates else set()
+        part = session.scalar(select(BatchPart).where(BatchPart.document_id == document_id)
+                              .order_by(BatchPart.id).limit(1))
+        batch_reason = None
+        if part is not None and part.seq == LEADING_SEQ:
+            batch_reason = REASON_NO_SEPARATOR  # scanned before the first separator sheet
+        elif part is not None and part.problem:
+            batch_reason = REASON_BAD_SEPARATOR  # its separator sheet could not be trusted
     out = Outcome(ocr_confidence=mean_confidence(results))
     unknown = False
     for nis, conf in candidates.items():
@@ -98,6 +108,8 @@ def decide_outcome(services: Services, document_id: int, results: Sequence["Page
         out.reasons.append("nis_desconocido")
     if out.ocr_confidence is not None and out.ocr_confidence < LOW_OCR_CONFIDENCE:
         out.reasons.append("ocr_baja_confianza")
+    if batch_reason:
+        out.reasons.append(batch_reason)
     return out
 
 

@@ -27,13 +27,14 @@ from archive.models import Blob, Document, Page
 from archive.errors import StorageError
 from archive.services import Services
 
-from . import claims
+from . import claims, split
 from .derivatives import scale_words, thumbnail, web_image, words_blob
 from .errors import RejectedInput, TransientError
 from .limits import Limits
 from .ocr import TesseractMissing, ocr_page
 from .pages import SourcePage, count_pages, iter_pages
 from .pdf import build_document_pdf
+from .separators import Separator, detect_separator
 from .sniff import sniff
 from .finish import Outcome, decide_outcome, apply_outcome
 from archive.words import Word
@@ -146,9 +147,17 @@ def _process_claimed(services: Services, document_id: int, token: str,
         doc = session.get(Document, document_id)
         assert doc is not None
         original, attempts = doc.original, doc.attempts
+        already_split = split.existing_batch(session, document_id) is not None
+        # A document cut out of a batch has no separators left; never cut it again.
+        detect = split.part_of(session, document_id) is None
     if attempts > MAX_ATTEMPTS:
         raise _gave_up(None)
-    results = _run_pages(services, original, beat)
+    if already_split:  # reprocessing a batch upload: its parts stand, or as corrected
+        return split.finish(services, document_id, token, None,
+                            _rebuild_parts(services, document_id, original, beat))
+    results = _run_pages(services, original, beat, detect=detect)
+    if isinstance(results, split.Split):
+        return split.finish(services, document_id, token, results)
     pdf_blob = _store_pdf(services, original.sha256, results)
     outcome = decide_outcome(services, document_id, results)
     return _finish(services, document_id, token, results, pdf_blob, outcome)
@@ -166,7 +175,14 @@ def _attempts(services: Services, document_id: int) -> int:
         return int(session.scalar(select(Document.attempts).where(Document.id == document_id)) or 0)
 
 
-def _run_pages(services: Services, original: Blob, beat: claims.Heartbeat) -> list[PageResult]:
+def _run_pages(services: Services, original: Blob, beat: claims.Heartbeat, *,
+               detect: bool = True) -> list[PageResult] | split.Split:
+    """OCR every page; or, once a separator sheet shows up, plan and build a split.
+
+    Pages are checked for separator sheets as they are read (a few ms each).
+    From the first separator on, no more pages go to OCR; the pages already
+    sent are discarded (their part is OCR'd as its own document later).
+    """
     limits = limits_of(services)
     workdir = Path(tempfile.mkdtemp(prefix="doc-", dir=scratch_dir(services)))
     try:
@@ -174,27 +190,72 @@ def _run_pages(services: Services, original: Blob, beat: claims.Heartbeat) -> li
         with services.store.open(original.storage_key) as src, path.open("wb") as dst:
             shutil.copyfileobj(src, dst, 1024 * 1024)
         kind = sniff(path, limits)
-        count_pages(path, kind, limits)
+        total = count_pages(path, kind, limits)
         workers = services.settings.ocr_workers
         gate = threading.BoundedSemaphore(workers + 1)  # pages decoded but not yet finished
         futures: list[Future[PageResult]] = []
+        separators: dict[int, Separator] = {}
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="archivo-ocr") as pool:
             for page in iter_pages(path, kind, limits):
                 gate.acquire()
                 if beat.lost.is_set():
                     raise _LeaseLost()
-                _raise_first_error(futures)
                 beat.touch()
+                found = detect_separator(page.image) if detect else None
+                if found is not None or separators:  # a batch: only look for separators now
+                    if found is not None:
+                        if not separators:
+                            for fut in futures:
+                                fut.cancel()
+                        separators[page.number] = found
+                    page.image.close()
+                    gate.release()
+                    del page
+                    continue
+                _raise_first_error(futures)
                 fut = pool.submit(_process_page, services, original.sha256, page)
                 fut.add_done_callback(lambda _f: (gate.release(), beat.touch()))
                 futures.append(fut)
                 del page
-            results = [f.result() for f in futures]
+            if not separators:
+                results = [f.result() for f in futures]
+        if separators:
+            _discard_pages(services, original.sha256)
+            if beat.lost.is_set():
+                raise _LeaseLost()
+            return split.build(services, path, kind, limits, original.sha256, separators, total,
+                               beat.touch)
         if not results:
             raise RejectedInput("sin_paginas", "El archivo no contiene ninguna página legible.")
         return results
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _rebuild_parts(services: Services, document_id: int, original: Blob,
+                   beat: claims.Heartbeat) -> list[split.BuiltPart]:
+    """New originals for the parts of a batch that a person corrected (usually none)."""
+    with session_scope(services.sessions) as session:
+        cuts = split.due_cuts(session, document_id)
+    if not cuts:
+        return []
+    limits = limits_of(services)
+    workdir = Path(tempfile.mkdtemp(prefix="lote-", dir=scratch_dir(services)))
+    try:
+        path = workdir / "original"
+        with services.store.open(original.storage_key) as src, path.open("wb") as dst:
+            shutil.copyfileobj(src, dst, 1024 * 1024)
+        kind = sniff(path, limits)
+        return split.build_cuts(services, path, kind, limits, original.sha256, cuts, beat.touch)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _discard_pages(services: Services, sha256: str) -> None:
+    """A batch upload has no pages of its own: remove page images OCR'd before the first
+    separator showed up (or by an earlier run, if the upload is reprocessed)."""
+    for obj in list(services.store.iterate(keys.pages_prefix(sha256))):
+        services.store.delete(obj.key)
 
 
 def _raise_first_error(futures: list[Future[PageResult]]) -> None:

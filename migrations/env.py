@@ -9,6 +9,7 @@ from archive.models import Base
 import archive.registry.models  # noqa: F401,E402 - registers the registry tables on Base.metadata
 import dispatch.models  # noqa: F401,E402 - registers the dispatch tables on Base.metadata
 import archive.physical.models  # noqa: F401,E402 - registers the physical archive tables on Base.metadata
+import archive.batches  # noqa: F401,E402 - registers the batch tables on Base.metadata
 
 config = context.config
 target_metadata = Base.metadata
