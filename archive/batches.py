@@ -99,6 +99,19 @@ class BatchEditRefused(ArchivoError):
     """The correction is not possible as asked; the message says why, in Spanish."""
 
 
+def part_documents(session: Session, upload_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Upload id -> ids of the documents it was split into (uploads not split are absent)."""
+    rows = session.execute(select(Batch.document_id, BatchPart.document_id)
+                           .join(BatchPart, BatchPart.batch_id == Batch.id)
+                           .where(Batch.document_id.in_(list(upload_ids)),
+                                  BatchPart.document_id.is_not(None))
+                           .order_by(Batch.document_id, BatchPart.seq))
+    out: dict[int, list[int]] = {}
+    for upload, child in rows:
+        out.setdefault(upload, []).append(child)
+    return out
+
+
 def batch_of(session: Session, upload_document_id: int) -> Batch:
     batch = session.scalar(select(Batch).where(Batch.document_id == upload_document_id))
     if batch is None:

@@ -71,14 +71,20 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], doc_type: str | None, nis
             row.update(documento_id=None, numero=None, estado="rechazado", error=str(exc))
         rows.append(row)
     ids = [int(r["documento_id"]) for r in rows if r.get("documento_id")]
+    parts: dict[int, list[int]] = {}
     if esperar and ids:
-        _wait(svc, ids, quiet=as_json)
-    info = summaries(svc, ids)
+        parts = _wait(svc, ids, quiet=as_json)
+    info = summaries(svc, ids + [c for kids in parts.values() for c in kids])
     for row in rows:
         s = info.get(row["documento_id"]) if row.get("documento_id") else None  # type: ignore[arg-type]
         if s:
             row.update(estado=s.status, tipo=s.doc_type, nis=s.nis, paginas=s.pages,
                        motivos_revision=s.review_reasons, error=s.error)
+        kids = parts.get(row.get("documento_id"))  # type: ignore[arg-type]
+        if kids:  # a stack with separator sheets: what each part became
+            row["partes"] = [{"numero": info[k].archive_number, "estado": info[k].status,
+                              "nis": info[k].nis, "paginas": info[k].pages}
+                             for k in kids if k in info]
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
@@ -88,18 +94,28 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], doc_type: str | None, nis
         ctx.exit(1)
 
 
-def _wait(svc, ids: list[int], *, quiet: bool) -> None:  # type: ignore[no-untyped-def]
-    """Run a worker in this process until every document is finished."""
+def _wait(svc, ids: list[int], *, quiet: bool) -> dict[int, list[int]]:  # type: ignore[no-untyped-def]
+    """Run a worker in this process until every document, and every part a stack was split
+    into, is finished; returns the parts of each split upload."""
+    from archive.batches import part_documents
+    from archive.db import read_scope
+
     consumer, stop = start_background_worker(svc)
     try:
         with tqdm(total=len(ids), desc="Procesando", unit="doc", disable=quiet) as bar:
             done: set[int] = set()
-            while len(done) < len(ids):
-                now_done = {i for i, s in summaries(svc, ids).items() if is_final(s.status)}
+            parts: dict[int, list[int]] = {}
+            while True:
+                with read_scope(svc.sessions) as session:
+                    parts = part_documents(session, ids)
+                wanted = ids + [c for kids in parts.values() for c in kids]
+                bar.total = len(wanted)
+                now_done = {i for i, s in summaries(svc, wanted).items() if is_final(s.status)}
                 bar.update(len(now_done - done))
                 done |= now_done
-                if len(done) < len(ids):
-                    time.sleep(0.5)
+                if len(done) >= len(wanted):
+                    return parts
+                time.sleep(0.5)
     finally:
         stop.set()
         consumer.stop(graceful=True)
@@ -112,6 +128,9 @@ def _table(rows: list[dict[str, object]]) -> None:
         nis = ",".join(r.get("nis") or [])  # type: ignore[arg-type]
         click.echo(f"{name:30} {str(r.get('numero') or '-'):16} {str(r['estado']):10} "
                    f"{str(r.get('tipo') or '-'):26} {str(r.get('paginas') or '-'):>4}  {nis}")
+        for part in r.get("partes") or []:  # type: ignore[attr-defined]
+            click.echo(f"{'':30} parte {part['numero']}: {part['estado']}, "
+                       f"{part['paginas']} pág., NIS {','.join(part['nis']) or '-'}")
         if r.get("duplicado"):
             click.echo(f"{'':30} ya estaba archivado: no se duplicó.")
         if r.get("error"):
