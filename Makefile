@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export ARCHIVO_HOME ?= $(CURDIR)/var
 
-.PHONY: run test install install-test system demo serve clean-var lint
+.PHONY: run test install install-test system system-test demo serve clean-var lint
 
 run: install
 	$(BIN)/archivo init
@@ -22,6 +22,10 @@ test: install-test
 system:
 	./scripts/install-system.sh
 
+# The test path also installs Debian's Chromium for the browser tests (tests/e2e/).
+system-test:
+	./scripts/install-system.sh --pruebas
+
 # The stamp is pip, the last thing venv makes: an interrupted venv is made again.
 $(BIN)/pip:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +34,7 @@ $(BIN)/pip:
 install: system $(BIN)/pip
 	$(BIN)/python -m pip install -q -e '.[postgres,redis]'
 
-install-test: system $(BIN)/pip
+install-test: system-test $(BIN)/pip
 	$(BIN)/python -m pip install -q -e '.[postgres,redis,test]'
 
 clean-var:

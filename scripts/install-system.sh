@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
 # Install the Debian packages archivo needs, only when they are missing.
 # Used by `make run` and `make test`; safe to run again.
+# With --pruebas (the test path) it also installs what the tests need: Debian's Chromium and
+# ChromeDriver for the end-to-end browser tests (Playwright drives /usr/bin/chromium; no
+# browser is downloaded from anywhere else), and Chromium's translations, so the browser's
+# own controls in the screenshots under docs/img/ read in Spanish.
 set -euo pipefail
+
+for_tests=false
+for arg in "$@"; do
+  case "$arg" in
+    --pruebas) for_tests=true ;;
+    *) echo "Uso: $0 [--pruebas]" >&2; exit 2 ;;
+  esac
+done
 
 need=()
 command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
@@ -12,6 +24,11 @@ tessdata_has osd || need+=(tesseract-ocr-osd)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ] || need+=(fonts-dejavu-core)
 python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || need+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+if $for_tests; then
+  [ -x /usr/bin/chromium ] || need+=(chromium)
+  [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+  [ -f /usr/lib/chromium/locales/es-419.pak ] || need+=(chromium-l10n)
+fi
 if [ "${ARCHIVO_EXTRA_APT:-}" != "" ]; then need+=(${ARCHIVO_EXTRA_APT}); fi
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -73,7 +73,8 @@ def test_oldest_first_filters_and_pages(svc: Services) -> None:
 
         counts = {code: n for code, _label, n in reason_counts(s)}
         assert counts == {"sin_texto": 0, "sin_nis": 2, "nis_desconocido": 1,
-                          "ocr_baja_confianza": 2, "tipo_incierto": 1}
+                          "ocr_baja_confianza": 2, "tipo_incierto": 1,
+                          "sin_separador": 0, "separador_invalido": 0}
 
         with pytest.raises(ArchivoError, match="no es un motivo"):
             ReviewFilters.parse(reason="borroso")

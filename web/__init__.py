@@ -9,6 +9,7 @@ from markupsafe import Markup, escape
 
 from archive import __version__
 from archive.config import load_settings
+from archive.localtime import fmt_date, fmt_datetime
 from archive.services import Services
 
 BLUEPRINT_MODULES = ("health", "objects", "pages", "auth")
@@ -37,6 +38,7 @@ def create_app(services: Services | None = None) -> Flask:
     errors.register(app)
     app.before_request(security.enforce_access)
     app.after_request(_security_headers)
+    app.jinja_env.filters.update(fecha=fmt_date, fecha_hora=fmt_datetime)
     app.jinja_env.globals.update(nav.template_globals(app), version=__version__,
                                  csrf_token=security.csrf_token, csrf_field=_csrf_field)
     security.check_declared(app)
@@ -48,7 +50,7 @@ def _optional_blueprints() -> tuple[str, ...]:
     from importlib.util import find_spec
 
     names = ("dashboard", "search_pages", "documents", "supplies", "upload", "review",
-             "admin", "dispatch_pages", "physical", "api")
+             "admin", "dispatch_pages", "physical", "batches", "api")
     return tuple(n for n in names if find_spec(f"{__name__}.{n}") is not None)
 
 

@@ -324,8 +324,8 @@ def _history(session: Session, nis: str, old: list[str], numbers: dict[int, str]
     unknown = moved_ids - set(numbers)
     if unknown:
         found = session.execute(select(Document.id, Document.archive_number)
-                                .where(Document.id.in_(unknown))).tuples().all()
-        numbers = {**numbers, **dict(found)}
+                                .where(Document.id.in_(unknown)))
+        numbers = {**numbers, **{doc_id: number for doc_id, number in found}}
     return [_entry(e, numbers) for e in wanted[:limit]]
 
 
