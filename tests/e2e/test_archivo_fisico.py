@@ -41,5 +41,12 @@ def test_archivist_creates_a_location_and_a_folder_in_it(
     page.get_by_label("Código de caja o carpeta").fill(code)
     page.get_by_role("button", name="Abrir").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(code)
+    # A keyboard-wedge barcode reader types the label's code and Enter into the search box.
+    page.goto(live.path("search_pages.search"))
+    page.locator("#q").press_sequentially(code)
+    page.locator("#q").press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(code)
+    expect(page.locator(".ficha")).to_contain_text(FOLDER_NIS)
+
     page.goto(live.path("physical.index"))
     save_shot(page, "archivo-fisico")
