@@ -29,6 +29,21 @@ def _png(seed: int) -> bytes:
     return buf.getvalue()
 
 
+def _wait_readable(svc, doc_id: int) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(svc.sessions) as s:
+        key = s.get(Document, doc_id).original.storage_key
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with svc.store.open(key) as fh:
+                fh.read(1)
+            return
+        except StorageError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def test_storage_outage_during_ingest(tmp_path: Path) -> None:
     base = tmp_path / "weed"
     base.mkdir()
@@ -62,6 +77,7 @@ def test_storage_outage_during_ingest(tmp_path: Path) -> None:
 
     # --- the storage is back on the same address with the same data -----------------------
     with seaweed_server(base, ports):
+        _wait_readable(arc.services, doc_id)  # the volume server registers a moment later
         assert process_document(arc.services, doc_id) == DocumentStatus.LISTO.value
         again = arc.upload("archivista", _png(82), "despues.png")
         assert again.status_code == 202, again.get_json()

@@ -10,6 +10,7 @@ answer everything else (404 of unknown routes, 500) in the same shape.
 from __future__ import annotations
 
 import logging
+import re
 from typing import NoReturn
 
 from flask import Blueprint, Response
@@ -40,6 +41,13 @@ STORAGE_MESSAGE = ("El almacenamiento de archivos no responde en este momento; i
 
 # Status per RejectedInput code; the rest of its codes are bad content (422).
 REJECTED_STATUS = {"tamano": 413, "tipo": 415}
+
+
+def _cause(exc: StorageError) -> str:
+    """The store's own Spanish reason (a full disk, a refused connection), without the
+    credentials an S3 URL may carry."""
+    text = str(exc)
+    return re.sub(r"s3://[^@\s]*@", "s3://***@", text)
 
 
 def fail(status: int, message: str, code: str | None = None) -> NoReturn:
@@ -73,7 +81,7 @@ def register_error_handlers(bp: Blueprint) -> None:
     @bp.errorhandler(StorageError)
     def storage_down(exc: StorageError) -> Response:
         log.error("almacenamiento no disponible: %s", exc)
-        return _unavailable(STORAGE_MESSAGE, STORAGE_DOWN)
+        return _unavailable(f"{STORAGE_MESSAGE} Causa: {_cause(exc)}", STORAGE_DOWN)
 
     @bp.errorhandler(IndexUnavailable)
     def index_down(exc: IndexUnavailable) -> Response:
