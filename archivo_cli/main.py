@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from . import (admin, demo, dispatch_cmd, i18n, ingest_cmd, registry_cmd, runtime, search_cmd,
-               physical_cmd, separators_cmd, supply_cmd)
+from . import (admin, bag_cmd, demo, dispatch_cmd, i18n, ingest_cmd, physical_cmd,
+               registry_cmd, runtime, search_cmd, separators_cmd, supply_cmd)
 
 i18n.install()
 
@@ -32,6 +32,8 @@ supply_cmd.register(cli)  # «supply NIS», renumber, merge; alias «suministro�
 dispatch_cmd.register(cli)  # «despacho», hidden alias «dispatch»
 cli.add_command(physical_cmd.fisico)  # «fisico»: locations, folders, loans, labels
 cli.add_command(separators_cmd.separators)  # «separadores»: hojas para escanear por lotes
+cli.add_command(bag_cmd.export)  # BagIt bag of documents
+cli.add_command(bag_cmd.import_bag_cmd)
 
 
 def main() -> None:
