@@ -37,6 +37,10 @@ SETTINGS: tuple[Setting, ...] = (
             secret=True),
     Setting("s3_secure", "ARCHIVO_S3_SECURE", "false", "Usar HTTPS con S3 (true/false)."),
     Setting("s3_region", "ARCHIVO_S3_REGION", "us-east-1", "Región S3."),
+    Setting("s3_object_lock", "ARCHIVO_S3_OBJECT_LOCK", "",
+            "Originales de solo escritura en S3: gobernanza o cumplimiento (vacío = sin bloqueo)."),
+    Setting("s3_retention_days", "ARCHIVO_S3_RETENCION_DIAS", "3650",
+            "Días de retención de cada original con ARCHIVO_S3_OBJECT_LOCK."),
     Setting("index_dir", "ARCHIVO_INDEX_DIR", "{home}/indice", "Carpeta del índice Whoosh."),
     Setting("queue_url", "ARCHIVO_QUEUE_URL", "sqlite:///{home}/cola.db",
             "Cola de tareas: sqlite:///ARCHIVO o redis://host:puerto/db.", secret=True),
@@ -72,6 +76,8 @@ class Settings:
     storage_url: str
     s3_secure: bool
     s3_region: str
+    s3_object_lock: str
+    s3_retention_days: int
     index_dir: Path
     queue_url: str
     secret_key: str
@@ -204,6 +210,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "max_page_megapixels": _parse_int,
         "page_timeout_s": _parse_int,
         "lease_s": _parse_int,
+        "s3_retention_days": _parse_int,
+        "s3_object_lock": _parse_lock_mode,
     }
     values: dict[str, Any] = {}
     for s in SETTINGS:
@@ -218,6 +226,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     _validate_urls(values)
     known = {f.name for f in fields(Settings)}
     return Settings(**{k: v for k, v in values.items() if k in known}, sources=sources)
+
+
+LOCK_MODES = {"gobernanza": "GOVERNANCE", "cumplimiento": "COMPLIANCE"}
+
+
+def _parse_lock_mode(s: Setting, text: str) -> str:
+    """Spanish name of an S3 object-lock mode -> the S3 word; empty means no lock."""
+    key = text.strip().lower()
+    if not key:
+        return ""
+    if key not in LOCK_MODES:
+        raise ConfigError(s.env, f"«{text}» no es un modo válido: use gobernanza o cumplimiento.")
+    return LOCK_MODES[key]
 
 
 def _validate_urls(values: dict[str, Any]) -> None:

@@ -34,12 +34,14 @@ def require_initialized(svc: Services) -> None:
 
 def _worker_parts(svc: Services, workers: int | None):  # type: ignore[no-untyped-def]
     """Tasks registered, sweeper and scanner watcher running, consumer built but not started."""
+    from archive.fixity import register_fixity_task
     from ingest.tasks import register_tasks, start_sweeper
     from ingest.watch import start_watcher
     from search.tasks import register_index_task
 
     register_tasks(svc)
     register_index_task(svc)
+    register_fixity_task(svc)  # nightly sample check, asked for by the sweeper
     stop = threading.Event()
     start_sweeper(svc, stop)
     if svc.settings.scanner_dir:

@@ -1,15 +1,17 @@
-"""``archivo search``, ``archivo reindex`` and ``archivo check``: search from the command line."""
+"""``archivo search``, ``archivo reindex`` and ``archivo check`` (objects, audit chain, index)."""
 
 from __future__ import annotations
 
 import html
 import json
 import re
+import sys
 import time
 
 import click
 from tqdm import tqdm
 
+from archive import fixity
 from archive.services import Services
 from search.check import IndexReport, check_consistency, repair
 from search.indexer import rebuild
@@ -151,22 +153,73 @@ def _print_report(svc: Services, report: IndexReport) -> None:
                    f"documento(s)")
 
 
-@click.command("check")
-@click.option("--indice", "index", is_flag=True,
-              help="Comparar la base de datos con el índice de búsqueda.")
-@click.option("--reparar", "fix", is_flag=True, help="Corregir lo que se encuentre.")
-@click.option("--liberar-bloqueo", "release", is_flag=True,
-              help="Con --reparar: quitar el bloqueo dejado por un proceso interrumpido.")
-@click.pass_context
-@friendly_errors
-def check(ctx: click.Context, index: bool, fix: bool, release: bool) -> None:
-    """Verifica el archivo (hoy: el índice de búsqueda) y, con --reparar, lo corrige.
+class _Bars:
+    """fixity.Progress drawn as tqdm bars on stderr (hidden when stderr is not a terminal)."""
 
-    Sale con código 1 si quedan problemas.
-    """
-    svc = get_services(ctx)
-    require_initialized(svc)
-    del index  # the index is the only check so far: it runs with or without --indice
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
+
+    def stage(self, label: str, total: int | None) -> None:
+        self.close()
+        self.bar = tqdm(total=total, desc=label, unit="obj", file=sys.stderr, disable=None,
+                        leave=False)
+
+    def advance(self, n: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _lines(title: str, lines: list[str], *, problem: bool = True) -> None:
+    if not lines:
+        return
+    click.secho(f"  {title}: {len(lines)}", fg="red" if problem else None)
+    for line in lines[:fixity.SHOWN]:
+        click.secho(f"    - {line}", fg="red" if problem else None)
+    if len(lines) > fixity.SHOWN:
+        click.echo(f"    ... y {len(lines) - fixity.SHOWN} más")
+
+
+def _print_objects(report: fixity.FixityReport, clean: bool) -> None:
+    mode = ("completa" if report.mode == "completo"
+            else "por muestra (los menos recientemente verificados)")
+    click.echo(f"Objetos almacenados: verificación {mode}")
+    if report.mode == "completo":
+        click.echo(f"  Objetos en el almacenamiento: {report.listed}")
+    click.echo(f"  Verificados con SHA-256: {report.hashed} "
+               f"({report.hashed_bytes / 1_000_000:.1f} MB)")
+    click.echo(f"  Derivados de página presentes: {report.derivatives}")
+    if report.skipped:
+        click.echo(f"  Omitidos (un trabajador los está regenerando): {report.skipped}")
+    _lines("Faltan (registrados en la base, ausentes en el almacenamiento)",
+           report.lines.get("missing", []))
+    _lines("Dañados (no coinciden con su suma SHA-256)", report.lines.get("corrupted", []))
+    if clean:
+        _lines(f"Huérfanos eliminados (más de {report.grace_days} día(s))",
+               report.lines.get("orphans", []), problem=False)
+    else:
+        _lines(f"Huérfanos con más de {report.grace_days} día(s)", report.lines.get("orphans", []))
+    _lines("Huérfanos recientes (dentro del plazo de gracia, no son error)",
+           report.lines.get("young_orphans", []), problem=False)
+    if report.orphans and not clean:
+        click.echo("  Para eliminar los huérfanos antiguos: «archivo check --objetos --limpiar».")
+
+
+def _print_audit(report: fixity.AuditReport) -> None:
+    click.echo(f"Registro de auditoría: {report.events} evento(s)")
+    if report.ok:
+        click.echo("  Cadena de sumas íntegra.")
+        return
+    lines = report.lines()
+    click.secho(f"  {lines[0]}", fg="red")
+    _lines("Problemas en la cadena (evento modificado, borrado o insertado)", lines[1:])
+
+
+def _check_index(svc: Services, fix: bool, release: bool) -> int:
     report = check_consistency(svc)
     _print_report(svc, report)
     if not report.ok and fix:
@@ -176,9 +229,65 @@ def check(ctx: click.Context, index: bool, fix: bool, release: bool) -> None:
         with exclusive_writer(svc):
             report = repair(svc, report)
         _print_report(svc, report)
-    if report.ok:
+    return report.problems
+
+
+@click.command("check")
+@click.option("--objetos", "objects", is_flag=True,
+              help="Volver a calcular la suma SHA-256 de los objetos y buscar faltantes y "
+                   "huérfanos.")
+@click.option("--auditoria", "audit_chain", is_flag=True,
+              help="Verificar la cadena de sumas del registro de auditoría.")
+@click.option("--indice", "index", is_flag=True,
+              help="Comparar la base de datos con el índice de búsqueda.")
+@click.option("--muestra", "sample", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Verificar solo los N objetos verificados hace más tiempo (rotativo).")
+@click.option("--limpiar", "clean", is_flag=True,
+              help="Eliminar los objetos huérfanos más antiguos que el plazo de gracia.")
+@click.option("--gracia", "grace", type=click.IntRange(min=0), default=fixity.DEFAULT_GRACE_DAYS,
+              show_default=True, metavar="DIAS", envvar="ARCHIVO_INTEGRIDAD_GRACIA_DIAS",
+              help="Días que un huérfano se conserva antes de poder eliminarse.")
+@click.option("--reparar", "fix", is_flag=True, help="Corregir el índice de búsqueda.")
+@click.option("--liberar-bloqueo", "release", is_flag=True,
+              help="Con --reparar: quitar el bloqueo dejado por un proceso interrumpido.")
+@click.pass_context
+@friendly_errors
+def check(ctx: click.Context, objects: bool, audit_chain: bool, index: bool, sample: int | None,
+          clean: bool, grace: int, fix: bool, release: bool) -> None:
+    """Verifica el archivo: objetos, auditoría e índice (sin opciones, todo).
+
+    Sale con código 1 si encuentra algún problema. Detalles en docs/operacion.md.
+    """
+    if clean and sample is not None:
+        raise click.UsageError("--limpiar necesita la verificación completa: quite --muestra.")
+    svc = get_services(ctx)
+    require_initialized(svc)
+    everything = not (objects or audit_chain or index)
+    problems = index_problems = 0
+    bars = _Bars()
+    try:
+        chain = None
+        if everything or audit_chain:
+            chain = fixity.check_audit(svc, progress=bars)
+        if everything or objects:
+            report = fixity.check_objects(svc, sample=sample, clean=clean, grace_days=grace,
+                                          progress=bars)
+            bars.close()
+            fixity.record_result(svc, report, actor="consola", audit_report=chain)
+            _print_objects(report, clean)
+            problems += report.problems
+        bars.close()
+        if chain is not None:
+            _print_audit(chain)
+            problems += len(chain.problems)
+        if everything or index:
+            index_problems = _check_index(svc, fix, release)
+            problems += index_problems
+    finally:
+        bars.close()
+    if problems == 0:
         click.secho("Resultado: sin problemas.", fg="green")
         return
-    click.secho(f"Resultado: {report.problems} problema(s). "
-                "Ejecute «archivo check --indice --reparar».", fg="red")
+    hint = " Ejecute «archivo check --indice --reparar» para el índice." if index_problems else ""
+    click.secho(f"Resultado: {problems} problema(s).{hint}", fg="red")
     ctx.exit(1)

@@ -34,10 +34,16 @@ def open_store(settings: Settings, secret_key: str | None = None) -> ObjectStore
     ``secret_key`` signs the folder store's download links; it defaults to
     ``ARCHIVO_SECRET_KEY`` (the services pass the key kept in the home folder).
     """
-    return store_from_url(settings.storage_url, secure=settings.s3_secure,
-                          region=settings.s3_region,
-                          secret_key=settings.secret_key if secret_key is None else secret_key,
-                          base_url=settings.base_url)
+    store = store_from_url(settings.storage_url, secure=settings.s3_secure,
+                           region=settings.s3_region,
+                           secret_key=settings.secret_key if secret_key is None else secret_key,
+                           base_url=settings.base_url)
+    if settings.s3_object_lock:
+        if not isinstance(store, S3Store):
+            raise ConfigError("ARCHIVO_S3_OBJECT_LOCK", "el bloqueo de originales solo existe en S3 "
+                                                        "(ARCHIVO_STORAGE_URL=s3://…).")
+        store.lock_originals(settings.s3_object_lock, settings.s3_retention_days)
+    return store
 
 
 def store_from_url(url: str, *, secure: bool = False, region: str = "us-east-1",

@@ -97,6 +97,9 @@ class _ResponseReader(io.RawIOBase):
         super().close()
 
 
+ORIGINALS_PREFIX = "originals/"  # archive.keys.original_key: only originals are write-once
+
+
 class S3Store(ObjectStore):
     """Objects in one bucket; keys are used verbatim as object names."""
 
@@ -113,6 +116,8 @@ class S3Store(ObjectStore):
             raise ConfigError(SETTING, f"el nombre de bucket «{bucket}» no es válido.") from exc
         self.endpoint = endpoint
         self.bucket = bucket
+        self.lock_mode = ""  # "GOVERNANCE" or "COMPLIANCE": originals are write-once
+        self.retention_days = 0
         self.secure = secure
         self.region = region or "us-east-1"
         self._credentials = Credentials(access_key, secret_key)
@@ -177,6 +182,19 @@ class S3Store(ObjectStore):
         except (MinioException, HTTPError, OSError) as exc:
             self._raise(exc, key)
 
+    def lock_originals(self, mode: str, days: int) -> None:
+        """Give every original an object-lock retention (WORM); the bucket needs object lock."""
+        if mode not in ("GOVERNANCE", "COMPLIANCE") or days < 1:
+            raise ConfigError("ARCHIVO_S3_OBJECT_LOCK", "modo o días de retención inválidos.")
+        self.lock_mode, self.retention_days = mode, days
+
+    def _lock_headers(self, key: str) -> dict[str, str]:
+        if not self.lock_mode or not key.startswith(ORIGINALS_PREFIX):
+            return {}
+        until = s3time.utcnow() + timedelta(days=self.retention_days)
+        return {"x-amz-object-lock-mode": self.lock_mode,
+                "x-amz-object-lock-retain-until-date": until.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
     # -- staging and upload ---------------------------------------------------
 
     @contextmanager
@@ -200,6 +218,7 @@ class S3Store(ObjectStore):
             "x-amz-date": s3time.to_amz_date(date),
             "x-amz-content-sha256": staged.sha256,
             "x-amz-checksum-sha256": base64.b64encode(bytes.fromhex(staged.sha256)).decode("ascii"),
+            **self._lock_headers(key),
         }
         headers = sign_v4_s3(method="PUT", url=url, region=self.region, headers=headers,
                              credentials=self._credentials, content_sha256=staged.sha256, date=date)
@@ -268,12 +287,26 @@ class S3Store(ObjectStore):
     def ensure(self) -> None:
         with self._translated():
             if self.client.bucket_exists(self.bucket):
+                if self.lock_mode:
+                    self._require_object_lock()
                 return
             try:
-                self.client.make_bucket(self.bucket)
+                self.client.make_bucket(self.bucket, object_lock=bool(self.lock_mode))
             except S3Error as exc:
                 if exc.code != "BucketAlreadyOwnedByYou":  # created concurrently by us
                     raise
+
+    def _require_object_lock(self) -> None:
+        """An existing bucket cannot gain object lock later: say so instead of storing unlocked."""
+        try:
+            self.client.get_object_lock_config(self.bucket)
+        except S3Error as exc:
+            if exc.code in ("ObjectLockConfigurationNotFoundError", "InvalidRequest",
+                            "NoSuchObjectLockConfiguration"):
+                raise ConfigError("ARCHIVO_S3_OBJECT_LOCK",
+                                  f"el bucket «{self.bucket}» existe sin bloqueo de objetos; "
+                                  "cree uno nuevo con bloqueo (archivo init lo hace si no existe).")
+            raise
 
     def check(self) -> None:
         # A root listing (not HEAD) so that errors come with a code that tells
