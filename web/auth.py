@@ -7,6 +7,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from archive import audit
 from archive.accounts import (LoginRefused, Principal, authenticate, change_password,
                               create_token, revoke_token)
 from archive.db import session_scope
@@ -45,6 +46,8 @@ def login() -> str | Response:
     with session_scope(services_of(current_app).sessions) as db:
         try:  # caught inside the transaction, so the failure count is committed
             principal = Principal.of(authenticate(db, username, password))
+            audit.record(db, principal.username, "usuario.ingresar", "usuario",
+                         principal.username, {"ip": request.remote_addr or ""})
         except LoginRefused as exc:
             error = str(exc)
     if error:

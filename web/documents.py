@@ -40,7 +40,7 @@ from search.results import WordBox
 
 from . import services_of
 from .edits import Change, change_document
-from .downloads import safe_filename, send_object
+from .downloads import record_original_view, safe_filename, send_object
 from .search_pages import supply_url
 from .security import current_user, requires
 
@@ -59,6 +59,7 @@ ACTION_LABELS = {
     "documento.rechazar": "Rechazado por el sistema",
     "documento.editar": "Datos editados",
     "documento.nota": "Nota de recepción",
+    "documento.ver_original": "Original consultado",
     "documento.vincular": "NIS vinculado",
     "documento.desvincular": "NIS desvinculado",
     "revision.confirmar": "Revisión: confirmado",
@@ -353,6 +354,7 @@ def _document_files(doc_id: int) -> tuple[str, str, str, str | None]:
 @requires(*VIEWERS)
 def original(doc_id: int) -> Response:
     number, key, media_type, _ = _document_files(doc_id)
+    record_original_view(services_of(current_app), number, channel="web")
     return send_object(services_of(current_app), key, media_type,
                        safe_filename(f"{number}-original", media_type))
 

@@ -25,6 +25,22 @@ def safe_filename(stem: str, media_type: str) -> str:
     return clean + EXTENSIONS.get(media_type, "")
 
 
+def record_original_view(services: Services, archive_number: str, *, channel: str) -> None:
+    """Who looked at an original and when: an audit event in its own short transaction."""
+    from flask import request
+
+    from archive import audit
+    from archive.db import session_scope
+
+    from .security import current_user
+
+    user = current_user()
+    with session_scope(services.sessions) as db:
+        audit.record(db, user.username if user else "anonimo", "documento.ver_original",
+                     "documento", archive_number,
+                     {"via": channel, "ip": request.remote_addr or ""})
+
+
 def send_object(services: Services, key: str, media_type: str, filename: str, *,
                 inline: bool = False, cache_seconds: int = 0) -> Response:
     try:

@@ -25,7 +25,7 @@ from archive.models import Document, Page
 from ingest.accept import accept_stream
 
 from ..edits import wake_indexer
-from ..downloads import safe_filename, send_object
+from ..downloads import record_original_view, safe_filename, send_object
 from ..security import requires
 from . import bp
 from .common import (actor, bool_arg, json_object, parse_doc_type, parse_nis_list,
@@ -195,6 +195,7 @@ def edit_document(doc_id: int) -> Response:
 @requires(*READERS)
 def document_original(doc_id: int) -> Response:
     view = _load(doc_id)
+    record_original_view(services(), view.archive_number, channel="api")
     return send_object(services(), view.original_key, view.original_media_type,
                        safe_filename(view.archive_number, view.original_media_type))
 
