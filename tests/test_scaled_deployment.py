@@ -1,11 +1,16 @@
-"""The scaled deployment on this machine: PostgreSQL, SeaweedFS S3, a Redis queue and two
-separate worker processes sharing them. Every document is processed exactly once and the
-index (one writer, serialized by the queue's lock) finds them all."""
+"""The scaled deployment on this machine: PostgreSQL, SeaweedFS S3, a Redis queue, gunicorn
+web processes taking the uploads over HTTP and two separate worker processes sharing them.
+Every document is processed exactly once and the index (one writer, serialized by the
+queue's lock) finds them all."""
 
 from __future__ import annotations
 
+import http.client
+import io
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,10 +21,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
+from archive.accounts import create_token
 from archive.db import session_scope
 from archive.models import AuditEvent, Document
+from archive.users import create_user
 from archivo_cli.bootstrap import initialize
-from ingest.accept import accept_stream
 from tests import scans
 from tests.conftest import home_env, make_services
 from tests.fixtures.seaweed import SeaweedS3
@@ -60,6 +66,37 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _upload(port: int, token: str, image, name: str) -> int:  # type: ignore[no-untyped-def]
+    """POST the scan to the gunicorn web process, as a scanner station would."""
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"archivo\"; "
+            f"filename=\"{name}\"\r\nContent-Type: image/png\r\n\r\n").encode() \
+        + buf.getvalue() + f"\r\n--{boundary}--\r\n".encode()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("POST", "/api/v1/documents", body=body, headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": f"multipart/form-data; boundary={boundary}"})
+            res = conn.getresponse()
+            payload = json.loads(res.read())
+            assert res.status == 202, payload
+            return int(payload["id"])
+        except ConnectionRefusedError:  # gunicorn still starting
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
 def test_two_workers_on_postgresql_s3_and_redis(tmp_path: Path, pg_schema: str,
                                                 seaweed_s3: SeaweedS3) -> None:
     settings = {"ARCHIVO_DATABASE_URL": pg_schema, "ARCHIVO_QUEUE_URL": REDIS_URL,
@@ -69,16 +106,21 @@ def test_two_workers_on_postgresql_s3_and_redis(tmp_path: Path, pg_schema: str,
     svc = make_services(home, **settings)
     initialize(svc)
     svc.huey.flush()
-    ids = []
-    for i in range(DOCUMENTS):
-        path = scans.write(scans.page(seed=70 + i)[0], tmp_path / f"doc{i}.png", "PNG")
-        with path.open("rb") as fh:
-            ids.append(accept_stream(svc, fh, path.name, actor="prueba").document_id)
+    with session_scope(svc.sessions) as s:
+        user, _ = create_user(s, "escaner", "archivista", password="clave-del-escaner-1")
+        token = create_token(s, user, "escaner", actor="prueba")[1]
 
-    env = home_env(home, **settings)
+    env = home_env(home, **settings, ARCHIVO_TRABAJADOR_EMBEBIDO="false")
+    port = _free_port()
+    web = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "-w", "2",
+                            "-b", f"127.0.0.1:{port}", "web:create_app()"], env=env,
+                           stdout=(tmp_path / "web.log").open("ab"), stderr=subprocess.STDOUT,
+                           start_new_session=True)
     logs = [tmp_path / "trabajador-1.log", tmp_path / "trabajador-2.log"]
     workers = [_start_worker(env, log) for log in logs]
     try:
+        ids = [_upload(port, token, scans.page(seed=70 + i)[0], f"doc{i}.png")
+               for i in range(DOCUMENTS)]
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
             with session_scope(svc.sessions) as s:
@@ -92,7 +134,7 @@ def test_two_workers_on_postgresql_s3_and_redis(tmp_path: Path, pg_schema: str,
             assert all(w.poll() is None for w in workers), [log.read_text() for log in logs]
             time.sleep(0.5)
     finally:
-        for w in workers:
+        for w in [*workers, web]:
             _stop(w)
         svc.huey.flush()
     report = "\n".join(log.read_text(errors="replace")[-2000:] for log in logs)
