@@ -66,9 +66,12 @@ def known_item_query(text: str, df: Counter[str], rng: random.Random) -> str | N
 
 
 def _absent(svc, q: str, doc_id: int) -> str:  # type: ignore[no-untyped-def]
-    """Which query words the OCR text of the document lacks, and its closest word to each."""
-    from rapidfuzz import process as rf_process
-    from rapidfuzz.distance import Levenshtein
+    """Which query words the OCR text of the document lacks, and its closest word to each.
+
+    The closest word comes from the standard library (``difflib``): the report
+    only explains a miss, and needs no extra dependency.
+    """
+    from difflib import get_close_matches
 
     with session_scope(svc.sessions) as s:
         texts = s.scalars(select(Page.text).where(Page.document_id == doc_id))
@@ -77,8 +80,7 @@ def _absent(svc, q: str, doc_id: int) -> str:  # type: ignore[no-untyped-def]
     out = []
     for w in q.split():
         if fold(w) not in have:
-            best = rf_process.extractOne(fold(w), have, scorer=Levenshtein.distance) \
-                if have else None
+            best = get_close_matches(fold(w), have, n=1, cutoff=0.0)
             out.append(f"«{w}» (OCR: «{best[0]}»)" if best else f"«{w}»")
     return "faltan en el OCR: " + (", ".join(out) or "ninguna")
 

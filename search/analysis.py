@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
+from typing import Any, NamedTuple
 
 from whoosh.analysis import (
     CharsetFilter,
@@ -31,7 +32,10 @@ from whoosh.analysis import (
     StopFilter,
     Token,
 )
+from whoosh.fields import TEXT
+from whoosh.formats import Frequency, Positions
 from whoosh.lang import stemmer_for_language, stopwords_for_language
+from whoosh.system import pack_uint
 from whoosh.support.charset import accent_map
 
 # A number whose digit groups are joined by . , - or / ; otherwise a run of word characters.
@@ -160,3 +164,78 @@ def term_spans(text: str) -> Iterator[tuple[str, str, int, int]]:
         yield "text_exact", term, start, end
         if len(term) >= 2 and term not in stops:
             yield "text", stem(term), start, end
+
+
+class PageAnalysis(NamedTuple):
+    """One page's terms as the index stores them: stem counts, and positions of exact terms."""
+
+    stems: dict[str, int]
+    exact: dict[str, list[int]]
+
+
+@lru_cache(maxsize=8)
+def analyse_page(text: str) -> PageAnalysis:
+    """Both analyses of a page in one pass (index mode), for ``FastText`` fields.
+
+    The same chain as ``spanish_analyzer`` and ``exact_analyzer`` written out
+    as one loop, like ``term_spans``. A page's text is handed to the ``text``
+    and ``text_exact`` fields one after the other: the small cache makes the
+    second field free. ``tests/test_search_analysis.py`` checks the output
+    equals Whoosh's analyzers term for term.
+    """
+    stops, stem = spanish_stop_words(), _stem()
+    stems: dict[str, int] = {}
+    exact: dict[str, list[int]] = {}
+    for pos, m in enumerate(_TOKEN.finditer(text)):
+        raw = m.group()
+        if raw[:1].isdigit() and not raw.isdigit():  # NumberFilter: digits alone, then groups
+            pieces = _SEPARATOR.split(raw)
+            joined = "".join(pieces)
+            seen = {joined}
+            words = [joined] + [p for p in pieces if not (p in seen or seen.add(p))]
+            for i, word in enumerate(words):
+                term = word.lower().translate(accent_map)  # type: ignore[arg-type]
+                exact.setdefault(term, []).append(pos)
+                if i == 0 and len(term) >= 2 and term not in stops:
+                    s = stem(term)
+                    stems[s] = stems.get(s, 0) + 1
+            continue
+        term = raw.lower().translate(accent_map)  # type: ignore[arg-type]
+        exact.setdefault(term, []).append(pos)
+        if len(term) >= 2 and term not in stops:
+            s = stem(term)
+            stems[s] = stems.get(s, 0) + 1
+    return PageAnalysis(stems, exact)
+
+
+class FastText(TEXT):
+    """A TEXT field that indexes through ``analyse_page`` instead of its analyzer chain.
+
+    Queries still go through ``analyzer`` (the same chain, as Whoosh objects).
+    ``kind`` says which half of the page analysis this field stores.
+    """
+
+    def __init__(self, kind: str, **kwargs: Any) -> None:
+        analyzer = spanish_analyzer() if kind == "stems" else exact_analyzer()
+        super().__init__(analyzer=analyzer, **kwargs)
+        self.kind = kind
+
+    def index(self, value: Any, **kwargs: Any) -> Iterator[tuple[bytes, int, float, bytes]]:
+        if not isinstance(value, str) or kwargs:
+            yield from super().index(value, **kwargs)
+            return
+        fmt = self.format
+        boost = fmt.field_boost
+        page = analyse_page(value)
+        if self.kind == "stems":
+            if not isinstance(fmt, Frequency):  # positions wanted: only the analyzer has them
+                yield from super().index(value)
+                return
+            for term, freq in page.stems.items():
+                yield term.encode("utf-8"), freq, freq * boost, pack_uint(freq)
+        else:
+            positional = isinstance(fmt, Positions)
+            for term, poses in page.exact.items():
+                n = len(poses)
+                yield (term.encode("utf-8"), n, n * boost,
+                       fmt.encode(poses) if positional else pack_uint(n))

@@ -13,7 +13,7 @@ task in ``search.tasks`` does.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from typing import cast
 
 from sqlalchemy import Table, bindparam, func, select, update
@@ -28,6 +28,7 @@ from archive.services import Services
 
 from . import index as search_index
 from .entries import INDEXABLE, DocumentData, load_documents, page_entries
+from .merge import OPTIMIZE_FAST, preload_lengths
 
 log = logging.getLogger(__name__)
 
@@ -103,17 +104,21 @@ def _select_due(services: Services, after_id: int,
 
 
 def write_batch(ix: Index, document_ids: Sequence[int], docs: dict[int, DocumentData], *,
-                merge: bool = True) -> int:
+                merge: bool = True, absent: Container[int] = ()) -> int:
     """Replace the entries of ``document_ids`` in one writer; returns the entries added.
 
     ``merge=False`` commits a new segment without merging small ones (a rebuild
     merges once at the end instead of at every batch: see ``rebuild``).
+    ``absent`` are documents known to have no entries (a rebuild's first write
+    of each): deleting them would look the id up in every segment, and a
+    rebuild has hundreds of segments before its final merge.
     """
     added = 0
-    writer = ix.writer(timeout=WRITER_TIMEOUT_S, delay=0.25)
+    writer = preload_lengths(ix.writer(timeout=WRITER_TIMEOUT_S, delay=0.25))
     try:
         for doc_id in document_ids:
-            writer.delete_by_term("document_id", doc_id)  # type: ignore[arg-type]
+            if doc_id not in absent:
+                writer.delete_by_term("document_id", doc_id)  # type: ignore[arg-type]
             doc = docs.get(doc_id)
             if doc is not None and doc.indexable:
                 for entry in page_entries(doc):
@@ -143,14 +148,18 @@ def _clear_due(services: Services, seen: Seen) -> int:
 
 
 def index_pending(services: Services, batch: int = 200, *, max_batches: int | None = None,
-                  progress: Progress | None = None, merge: bool = True) -> int:
+                  progress: Progress | None = None, merge: bool = True,
+                  empty_index: bool = False) -> int:
     """Index (or unindex) every due document; returns how many documents were written.
 
     Stops after ``max_batches`` batches when given, so a queue task can hand
     the worker back and re-enqueue itself instead of running for an hour.
+    ``empty_index``: the index was just emptied (a rebuild), so a document
+    not yet written by this call has nothing to delete.
     """
     ix = prepare_index(services)
     done = batches = 0
+    written: set[int] = set()
     for _ in range(MAX_PASSES):
         after_id, found = 0, 0
         while max_batches is None or batches < max_batches:
@@ -158,7 +167,10 @@ def index_pending(services: Services, batch: int = 200, *, max_batches: int | No
             if not seen:
                 break
             ids = [i for i, _ in seen]
-            write_batch(ix, ids, docs, merge=merge)
+            absent = {i for i in ids if i not in written} if empty_index else set()
+            write_batch(ix, ids, docs, merge=merge, absent=absent)
+            if empty_index:
+                written.update(ids)
             cleared = _clear_due(services, seen)
             if cleared < len(seen):
                 log.info("índice: %d documento(s) cambiaron durante el lote; se reindexan",
@@ -192,16 +204,25 @@ def rebuild(services: Services, batch: int = 500, *,
     # Each batch is committed as its own segment, unmerged: merging at every commit rewrites
     # the growing index again and again (indexing speed halved between 3 000 and 20 000
     # pages). One merge at the end leaves a single segment, the fastest to search.
-    done = index_pending(services, batch=batch, progress=progress, merge=False)
+    done = index_pending(services, batch=batch, progress=progress, merge=False, empty_index=True)
     optimize(ix)
     return done
 
 
 def optimize(ix: Index) -> None:
-    """Merge every segment into one (after a rebuild)."""
-    writer = ix.writer(timeout=WRITER_TIMEOUT_S, delay=0.25)
+    """Merge every segment into one (after a rebuild), without Whoosh's sorting pool.
+
+    See ``search.merge``: Whoosh's own ``optimize=True`` took as long as the
+    indexing before it.
+    """
+    writer = preload_lengths(ix.writer(timeout=WRITER_TIMEOUT_S, delay=0.25))
     try:
-        writer.commit(optimize=True)
+        segments = writer.segments
+        if not segments or (len(segments) == 1 and not segments[0].has_deletions()):
+            writer.cancel()  # nothing to merge: empty, or one clean segment already
+            return
+        writer.commit(mergetype=OPTIMIZE_FAST)
     except BaseException:
-        writer.cancel()
+        if not writer.is_closed:
+            writer.cancel()
         raise

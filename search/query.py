@@ -1,18 +1,22 @@
 """``search()``: the one entry point of the web API and the CLI.
 
 A lone identifier goes to the database (``search.exact``); anything else to
-Whoosh. Whoosh returns pages; they are grouped by document here (the best
-page represents its document), counted into facets, sorted and cut into
-result pages. Only the documents of the requested result page are then read
-from the database and storage.
+the Whoosh index. The query is evaluated over whole posting lists as arrays
+(``search.engine``; Whoosh's own matchers only for the few query shapes it
+does not model), and the matching pages are grouped by document in one
+vectorised pass (``search.grouping``: the best page represents its document),
+counted into facets, sorted and cut into result pages. Only the documents of
+the requested result page are then read from the database and storage.
 """
 
 from __future__ import annotations
 
 import logging
+import weakref
+from collections import Counter
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import select
 
@@ -20,9 +24,10 @@ from archive.db import session_scope
 from archive.models import RegionalUnit
 from archive.services import Services
 
-from . import exact
+from . import engine, exact, grouping
 from . import index as search_index
-from .facets import count_facets
+from .facets import count_facets, facet_lists
+from .grouping import Grouped, Match
 from .highlight import HitTerms, terms_of
 from .hits import Ranked, load_hits
 from .parse import (
@@ -127,23 +132,51 @@ def _names(units: Callable[[], RegionalUnits]) -> dict[str, str]:
     return {code: name for code, name, _ in units()}
 
 
-class Match(NamedTuple):
-    """One matching document: its best page and what sorting and facets need."""
+# Whole posting lists as arrays (search.engine) instead of Whoosh's page-at-a-time matchers;
+# tests turn it off to compare both paths.
+USE_ARRAYS = True
 
-    document_id: int
-    score: float
-    page: int
-    day: int  # yyyymmdd
-    doc_type: str
-    regions: list[str]
+_views: weakref.WeakKeyDictionary[Any, tuple[engine.View, grouping.Columns]] = \
+    weakref.WeakKeyDictionary()
 
 
-def _match(services: Services, parts: QueryParts) -> tuple[list[Match], HitTerms]:
-    """Run the query and group its pages by document (columns only: no stored fields read)."""
+def _view(searcher: Any) -> tuple[engine.View, grouping.Columns]:
+    """The searcher's arrays, built once per searcher (it is cached until the index changes)."""
+    got = _views.get(searcher)
+    if got is None:
+        v = engine.view(searcher)
+        got = _views[searcher] = (v, grouping.columns(v))
+    return got
+
+
+def _match(services: Services, parts: QueryParts, *, sort: str, start: int,
+           stop: int) -> tuple[Grouped, HitTerms]:
+    """Run the query, group its pages by document and keep rows ``start:stop``."""
     # Kept per thread for the next query (see search.index.cached_searcher): not closed here.
     searcher = search_index.cached_searcher(services.settings.index_dir)
     if searcher.doc_count() == 0:  # nothing indexed yet: an empty reader has no columns
-        return [], HitTerms()
+        return Grouped(0, [], {}, {}, {}), HitTerms()
+    terms = terms_of(positive_part(parts.positive), searcher.reader())
+    if USE_ARRAYS:
+        try:
+            return _match_arrays(searcher, parts, sort=sort, start=start, stop=stop), terms
+        except engine.Unsupported as exc:
+            log.debug("consulta por el camino de Whoosh: %s", exc)
+    return _match_whoosh(searcher, parts, sort=sort, start=start, stop=stop), terms
+
+
+def _match_arrays(searcher: Any, parts: QueryParts, *, sort: str, start: int,
+                  stop: int) -> Grouped:
+    v, cols = _view(searcher)
+    hits = engine.evaluate(v, parts.positive)
+    excluded = None if parts.negative is None else \
+        grouping.documents_of(cols, engine.evaluate(v, parts.negative).mask)
+    return grouping.group(cols, hits, excluded, sort=sort, start=start, stop=stop)
+
+
+def _match_whoosh(searcher: Any, parts: QueryParts, *, sort: str, start: int,
+                  stop: int) -> Grouped:
+    """Whoosh's own matchers, one page at a time: for queries the engine does not model."""
     results = searcher.search(parts.positive, limit=None)
     reader = searcher.reader()
     doc_col = reader.column_reader("document_id")
@@ -159,17 +192,25 @@ def _match(services: Services, parts: QueryParts) -> tuple[list[Match], HitTerms
         # top_n is sorted by score: a document's first page is its best one
         if doc_id not in best and doc_id not in excluded:
             best[doc_id] = (score, docnum)
-    rows = [Match(doc_id, score, int(page_col[n]), int(date_col[n] or 0), type_col[n],
+    rows = [Match(doc_id, score, int(page_col[n]), int(date_col[n] or 0), _text(type_col[n]),
                   _codes(region_col[n])) for doc_id, (score, n) in best.items()]
-    return rows, terms_of(positive_part(parts.positive), reader)
+    if sort == "fecha":
+        rows.sort(key=lambda r: (r.day, r.score, r.document_id), reverse=True)
+    else:
+        rows.sort(key=lambda r: (r.score, r.day, r.document_id), reverse=True)
+    types: Counter[str] = Counter(r.doc_type for r in rows)
+    regions: Counter[str] = Counter(c for r in rows for c in r.regions)
+    years: Counter[int] = Counter(r.day // 10000 for r in rows if r.day // 10000)
+    return Grouped(len(rows), rows[start:stop], dict(types), dict(regions), dict(years))
 
 
 def _search_index(services: Services, parts: QueryParts, units: Callable[[], RegionalUnits],
                   boxes: bool, base: dict[str, Any]) -> SearchResults:
     page, per_page, sort = base["page"], base["per_page"], base["sort"]
+    start, stop = (page - 1) * per_page, page * per_page
     for attempt in (1, 2):
         try:
-            rows, terms = _match(services, parts)
+            found, terms = _match(services, parts, sort=sort, start=start, stop=stop)
             break
         except search_index.IndexUnavailable:
             raise
@@ -181,18 +222,15 @@ def _search_index(services: Services, parts: QueryParts, units: Callable[[], Reg
             raise search_index.IndexUnavailable(
                 f"{search_index.STATE_MESSAGES[search_index.IndexState.CORRUPT]} ({exc}); "
                 "ejecute «archivo reindex».") from exc
-    facets = count_facets(((r.doc_type, r.regions, r.day // 10000 or None) for r in rows),
-                          _names(units))
-    if sort == "fecha":
-        rows.sort(key=lambda r: (r.day, r.score, r.document_id), reverse=True)
-    else:
-        rows.sort(key=lambda r: (r.score, r.day, r.document_id), reverse=True)
-    chosen = rows[(page - 1) * per_page: page * per_page]
-    hits = load_hits(services, [(r.document_id, r.score, r.page) for r in chosen], terms,
+    facets = facet_lists(found.types, found.regions, found.years, _names(units))
+    hits = load_hits(services, [(r.document_id, r.score, r.page) for r in found.rows], terms,
                      boxes=boxes)
-    return SearchResults(mode=MODE_TEXT, total=len(rows), hits=hits, facets=facets, **base)
+    return SearchResults(mode=MODE_TEXT, total=found.total, hits=hits, facets=facets, **base)
+
+
+def _text(raw: object) -> str:
+    return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw or "")
 
 
 def _codes(raw: object) -> list[str]:
-    text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw or "")
-    return [c for c in text.split(",") if c]
+    return sorted({c.upper() for c in _text(raw).split(",") if c})

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from whoosh.fields import COLUMN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from .analysis import exact_analyzer, spanish_analyzer
+from .analysis import FastText, spanish_analyzer
 
-SCHEMA_VERSION = 2
+# 3: no word positions in the stemmed fields (phrases only ever search ``text_exact``);
+#    page text analysed in one pass for both fields (``FastText``).
+SCHEMA_VERSION = 3
 
 # Fields holding canonical identifiers (see ``search.identifiers``), one KEYWORD each.
 IDENTIFIER_FIELDS = ("cedula", "ruc", "expediente", "ot")
@@ -38,8 +40,11 @@ def build_schema() -> Schema:
         year=ID(),  # of ``date``: whole-year filters are one term each, not a numeric range
         document_date=NUMERIC(int),
         received=NUMERIC(int),
-        title=TEXT(analyzer=spanish_analyzer()),
-        text=TEXT(analyzer=spanish_analyzer()),
-        text_exact=TEXT(analyzer=exact_analyzer()),
+        # Positions only where phrases are matched ("quoted" = as written: ``text_exact``);
+        # storing them for the stemmed fields too cost index time and space for nothing.
+        title=TEXT(analyzer=spanish_analyzer(), phrase=False),
+        # Page text: both analyses in one pass over the text (``FastText``).
+        text=FastText("stems", phrase=False),
+        text_exact=FastText("exact"),
         stamp=STORED(),  # fingerprint of the entry, to find stale ones
     )

@@ -160,3 +160,25 @@ def test_colons_in_text_and_phrases_are_not_fields() -> None:
     assert quoted.clauses == [] and '"ver nis:123"' in quoted.text
     typed = parse('tipo:"orden de trabajo" robo')
     assert [c.values for c in typed.clauses] == [["orden_trabajo"]] and typed.text == "robo"
+
+
+def test_one_pass_page_analysis_equals_whoosh_analyzers() -> None:
+    """FastText indexes exactly what TEXT with the analyzer chains would: terms, counts, positions."""
+    import random
+
+    from whoosh.fields import TEXT
+
+    from search.analysis import exact_analyzer, spanish_analyzer
+    from search.schema import build_schema
+
+    pieces = ["El", "NIS", "4.992.383", "15/15/2023", "Capiatá", "N°", "2DO", "heladeras", "a",
+              "de", "la", "ÑANDÚ", "80012345-6", "3,5", "x2", "¿Qué?", "12abc", "Ü", "y", "ÉL",
+              "medidor", "robo", "1.000", "0-0", "año", "Año", "q", "ASUNCIÓN.", "dañó,"]
+    schema = build_schema()
+    reference = {"text": TEXT(analyzer=spanish_analyzer(), phrase=False),
+                 "text_exact": TEXT(analyzer=exact_analyzer())}
+    rng = random.Random(5)
+    for _ in range(200):
+        text = " ".join(rng.choice(pieces) for _ in range(rng.randint(0, 60)))
+        for name, ref in reference.items():
+            assert sorted(schema[name].index(text)) == sorted(ref.index(text)), (name, text)

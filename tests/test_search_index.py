@@ -89,6 +89,27 @@ def test_document_changed_during_its_batch_stays_due(services: Services,
     assert not due(services, doc) and search(services, "segunda").total == 1
 
 
+def test_rebuild_rewrites_a_document_edited_meanwhile_once(services: Services,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild skips deletes for documents it has not written yet, but not for the rest."""
+    doc = add_document(services, ["Primera versión del texto", "Otra página"])
+    other = add_document(services, ["Un documento más"])
+    real = indexer.write_batch
+
+    def write_then_edit(ix, ids, docs, **kw):  # type: ignore[no-untyped-def]
+        added = real(ix, ids, docs, **kw)
+        set_text(services, doc, 1, "Segunda versión del texto", mark_due=True)
+        monkeypatch.setattr(indexer, "write_batch", real)
+        return added
+
+    monkeypatch.setattr(indexer, "write_batch", write_then_edit)
+    assert indexer.rebuild(services, batch=1) == 3  # doc, other, then doc again (second pass)
+    assert search(services, "segunda").total == 1 and search(services, "primera").total == 0
+    searcher = search_index.cached_searcher(services.settings.index_dir)
+    assert searcher.doc_count() == 3  # two pages of doc, one of other: nothing doubled
+    assert not due(services, doc) and not due(services, other)
+
+
 def test_deleted_documents_are_removed_through_the_task(services: Services) -> None:
     services.immediate_queue = True  # before first use of services.huey
     doc = add_document(services, ["Documento que será borrado"])
