@@ -140,8 +140,9 @@ def test_change_role_and_regional_unit(client_as: ClientAs, services: Services) 
 def test_tokens_of_every_user_can_be_revoked(app: Flask, client_as: ClientAs,
                                              services: Services) -> None:
     owner, owner_token = client_as("consulta")
-    owner.post("/cuenta/tokens", data={"nombre": "sistema comercial", "csrf_token": owner_token})
-    secret = owner.get("/cuenta").get_data(as_text=True).split('<code class="secreto">')[1]
+    made = owner.post("/cuenta/tokens", data={"nombre": "sistema comercial",
+                                              "csrf_token": owner_token})
+    secret = made.get_data(as_text=True).split('<code class="secreto">')[1]
     secret = secret.split("<", 1)[0]
     api = app.test_client()
     bearer = {"Authorization": f"Bearer {secret}"}

@@ -45,3 +45,15 @@ def test_api_storage_error_masks_credentials(tmp_path: Path,
 
     text = _cause(StorageError("No se puede conectar con s3://AKID:secreto@host:9/b."))
     assert "secreto" not in text and "s3://***@host:9/b" in text
+
+
+def test_healthz_details_only_for_local_or_signed_in(tmp_path: Path) -> None:
+    blocker = tmp_path / "archivo"
+    blocker.write_text("x")
+    svc = make_services(tmp_path / "var", ARCHIVO_STORAGE_URL=f"file://{blocker}/objetos")
+    client = create_app(svc).test_client()
+    remote = client.get("/healthz", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert remote.status_code == 503
+    assert all("detalle" not in part for part in remote.get_json()["partes"].values())
+    local = client.get("/healthz")
+    assert "ARCHIVO_STORAGE_URL" in local.get_json()["partes"]["almacenamiento"]["detalle"]

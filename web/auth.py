@@ -74,12 +74,15 @@ def _me(db):  # type: ignore[no-untyped-def]
 @bp.get("/cuenta")
 @requires()
 def account() -> str:
+    return _account_page()
+
+
+def _account_page(new_secret: str | None = None) -> str:
     with session_scope(services_of(current_app).sessions) as db:
         user = _me(db)
         tokens = db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
                             .order_by(ApiToken.created_at.desc())).all()
-        return render_template("cuenta.html", user=user, tokens=tokens,
-                               new_secret=session.pop("nuevo_token", None))
+        return render_template("cuenta.html", user=user, tokens=tokens, new_secret=new_secret)
 
 
 @bp.post("/cuenta/contrasena")
@@ -104,7 +107,7 @@ def password() -> Response:
 
 @bp.post("/cuenta/tokens")
 @requires()
-def new_token() -> Response:
+def new_token() -> str | Response:
     try:
         with session_scope(services_of(current_app).sessions) as db:
             user = _me(db)
@@ -113,8 +116,8 @@ def new_token() -> Response:
     except ArchivoError as exc:
         flash(str(exc), "error")
         return redirect(url_for("auth.account"))
-    session["nuevo_token"] = secret  # shown once on the next page, then dropped
-    return redirect(url_for("auth.account"))
+    # Shown once, in this answer only: never in the session cookie (signed, not encrypted).
+    return _account_page(new_secret=secret)
 
 
 @bp.post("/cuenta/tokens/<int:token_id>/revocar")

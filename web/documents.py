@@ -354,9 +354,9 @@ def _document_files(doc_id: int) -> tuple[str, str, str, str | None]:
 @requires(*VIEWERS)
 def original(doc_id: int) -> Response:
     number, key, media_type, _ = _document_files(doc_id)
-    record_original_view(services_of(current_app), number, channel="web")
-    return send_object(services_of(current_app), key, media_type,
-                       safe_filename(f"{number}-original", media_type))
+    svc = services_of(current_app)
+    return send_object(svc, key, media_type, safe_filename(f"{number}-original", media_type),
+                       on_found=lambda: record_original_view(svc, number, channel="web"))
 
 
 @bp.get("/documentos/<int:doc_id>/pdf")

@@ -7,7 +7,7 @@ derivative), never from the request, and the name is built by archivo.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Callable, Iterator
 
 from flask import Response, abort
 
@@ -42,12 +42,16 @@ def record_original_view(services: Services, archive_number: str, *, channel: st
 
 
 def send_object(services: Services, key: str, media_type: str, filename: str, *,
-                inline: bool = False, cache_seconds: int = 0) -> Response:
+                inline: bool = False, cache_seconds: int = 0,
+                on_found: Callable[[], None] | None = None) -> Response:
+    """``on_found`` runs once the object is known to exist (to audit views of originals)."""
     try:
         info = services.store.stat(key)
     except ObjectNotFound:
         abort(404, description="El archivo no está en el almacenamiento; avise al administrador "
                                "(ejecute «archivo check»).")
+    if on_found is not None:
+        on_found()
 
     def chunks() -> Iterator[bytes]:
         with services.store.open(key) as fh:

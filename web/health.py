@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
 from archive.db import check_database
 from archive.errors import ArchivoError
@@ -13,9 +14,10 @@ from archive.queue import check_queue
 from search.index import check_index
 
 from . import services_of
-from .security import public
+from .security import current_user, public
 
 bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
 
 
 def _database() -> str:
@@ -54,12 +56,16 @@ CHECKS: dict[str, Callable[[], str]] = {
 def healthz():  # type: ignore[no-untyped-def]
     parts: dict[str, dict[str, str]] = {}
     healthy = True
+    show_details = current_user() is not None or request.remote_addr in ("127.0.0.1", "::1")
     for name, check in CHECKS.items():
         try:
             parts[name] = {"estado": check()}
         except Exception as exc:  # a health probe must report, never raise
             healthy = False
             message = str(exc) if isinstance(exc, ArchivoError) else f"{type(exc).__name__}: {exc}"
-            parts[name] = {"estado": "error", "detalle": message}
+            log.warning("healthz: %s no responde: %s", name, message)
+            parts[name] = {"estado": "error"}
+            if show_details:  # paths and hosts only for people signed in, and on this machine
+                parts[name]["detalle"] = message
     body = {"estado": "ok" if healthy else "error", "partes": parts}
     return jsonify(body), 200 if healthy else 503

@@ -144,7 +144,16 @@ def login_session(principal: Principal) -> None:
 
 
 def safe_next(target: str | None) -> str:
-    """Only local paths: a crafted ``siguiente`` must not send the user elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only local paths: a crafted ``siguiente`` must not send the user elsewhere.
+
+    Control characters are refused too: browsers and werkzeug drop a tab or a
+    newline, so ``/\t/malo.example`` would become ``//malo.example``.
+    """
+    from urllib.parse import urlsplit
+
+    if (target and target.startswith("/") and not target.startswith("//")
+            and "\\" not in target and all(" " < c != "\x7f" for c in target)):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
     return url_for("pages.landing")

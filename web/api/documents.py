@@ -83,6 +83,8 @@ def upload_document() -> tuple[Response, int]:
     who = actor()
     accepted = accept_stream(svc, upload.stream, _client_filename(upload.filename), actor=who,
                              doc_type=doc_type, nis=nis)
+    if accepted.duplicate and nis:  # known bytes with new NIS: the links changed
+        wake_indexer(svc)
     if notes:  # there is no notes column yet: the reception note lives in the audit trail
         with session_scope(svc.sessions) as db:
             add_note(db, accepted.archive_number, notes, actor=who)
@@ -195,9 +197,11 @@ def edit_document(doc_id: int) -> Response:
 @requires(*READERS)
 def document_original(doc_id: int) -> Response:
     view = _load(doc_id)
-    record_original_view(services(), view.archive_number, channel="api")
-    return send_object(services(), view.original_key, view.original_media_type,
-                       safe_filename(view.archive_number, view.original_media_type))
+    svc = services()
+    return send_object(svc, view.original_key, view.original_media_type,
+                       safe_filename(view.archive_number, view.original_media_type),
+                       on_found=lambda: record_original_view(svc, view.archive_number,
+                                                             channel="api"))
 
 
 @bp.get("/documents/<int:doc_id>/pdf")
