@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from .errors import ArchivoError
 
@@ -25,3 +26,23 @@ def looks_like_nis(text: str) -> bool:
         return True
     except ArchivoError:
         return False
+
+
+def normalize_nis_list(values: Iterable[str]) -> list[str]:
+    """Each value normalized, duplicates dropped, order kept; the first bad one raises."""
+    out: list[str] = []
+    for value in values:
+        nis = normalize_nis(value)
+        if nis not in out:
+            out.append(nis)
+    return out
+
+
+# Letters OCR confuses with digits. Reading them as digits is only right where a label
+# guarantees a number (after "NIS:"), else "SOL" would become 501.
+OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8"})
+
+
+def ocr_digits(text: str) -> str:
+    """The digits of ``text`` with OCR look-alike letters (O, l, I, |, S, B) read as digits."""
+    return "".join(c for c in text.translate(OCR_DIGITS) if "0" <= c <= "9")

@@ -27,13 +27,13 @@ from .document_view import REVIEW_LABELS
 from .enums import DocumentStatus, DocumentType
 from .errors import ArchivoError
 from .models import Document, DocumentSupply, Page, RegionalUnit, Supply
+from .nis import ocr_digits
 from .words import Word
 
 DEFAULT_PER_PAGE = 10
 MAX_PER_PAGE = 100
 EXCERPT_CHARS = 600
 # Characters OCR reads in place of digits (as in ingest's extractor), for finding a NIS's words.
-_OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8"})
 _SEPARATORS = "[.\\s-]?"
 MAX_WORDS_PER_NIS = 4  # "4 992 383" is three words; a NIS never spans more
 
@@ -273,7 +273,7 @@ def _digits(text: str) -> str:
     tail = re.split(r"[:#°º=]", text)[-1]
     if not any(c.isdigit() for c in tail):
         return ""
-    return "".join(c for c in tail.translate(_OCR_DIGITS) if c.isdigit())
+    return ocr_digits(tail)
 
 
 def nis_boxes(words: Sequence[Word], nis_list: Iterable[str]) -> list[NisBox]:

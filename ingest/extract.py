@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
+from archive.nis import ocr_digits
+
 __all__ = [
     "LABELLED_CONFIDENCE",
     "UNLABELLED_CONFIDENCE",
@@ -86,7 +88,6 @@ class Extraction:
 # --------------------------------------------------------------------------- text helpers
 
 # Letters Tesseract commonly returns in place of digits; applied only in labelled numbers.
-_OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S": "5", "B": "8"})
 
 
 @lru_cache(maxsize=4096)
@@ -112,7 +113,7 @@ def normalize_digits(text: str) -> str:
 
     Only meaningful where a label guarantees a number: elsewhere "SOL" would become 501.
     """
-    return digits_only(text.translate(_OCR_DIGITS))
+    return ocr_digits(text)
 
 
 def _ocr_fixes(token: str) -> int:

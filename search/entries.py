@@ -12,21 +12,19 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.enums import DocumentStatus
+from archive.localtime import local_date
 from archive.models import Document, DocumentIdentifier, DocumentSupply, Page, RegionalUnit, Supply
 
 from .schema import IDENTIFIER_FIELDS
 
 # Documents in these states are searchable; any other state has no entries.
 INDEXABLE = (DocumentStatus.LISTO, DocumentStatus.REVISAR)
-LOCAL_ZONE = "America/Asuncion"
 
 
 @dataclass
@@ -47,21 +45,6 @@ class DocumentData:
     @property
     def indexable(self) -> bool:
         return self.status in INDEXABLE
-
-
-@lru_cache(maxsize=1)
-def _zone() -> dt.tzinfo:
-    try:
-        return ZoneInfo(LOCAL_ZONE)
-    except ZoneInfoNotFoundError:
-        return dt.timezone.utc
-
-
-def local_date(moment: dt.datetime) -> dt.date:
-    """The calendar day in Paraguay of a stored instant (naive values are UTC, as from SQLite)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(_zone()).date()
 
 
 def day_number(day: dt.date) -> int:

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from sqlalchemy import Executable, and_, or_, select, union
 from sqlalchemy.orm import Session
 
+from archive.localtime import local_date
 from archive.models import Document, DocumentIdentifier, DocumentSupply
 from archive.registry.models import SupplyAlias
 
-from .entries import INDEXABLE, DocumentData, day_number, load_documents, local_date
+from .entries import INDEXABLE, DocumentData, day_number, load_documents
 from .parse import Clause, ExactRequest
 
 DESCRIPTIONS = {

@@ -116,16 +116,35 @@ def _search_exact(services: Services, req: ExactRequest, clauses: list[Clause],
                           _names(units))
     page, per_page = base["page"], base["per_page"]
     chosen = docs[(page - 1) * per_page: page * per_page]
-    value = req.value
-    if req.kind == "archive_number":
-        terms = HitTerms()
-    else:
-        terms = HitTerms(exact={value.replace("-", "")})
+    terms = _exact_terms(req)
     ranked: list[Ranked] = [(d.id, None, None) for d in chosen]
     hits = load_hits(services, ranked, terms, boxes=boxes)
     # Always newest first: relevance means nothing when every document matches exactly.
     return SearchResults(mode=MODE_EXACT, total=len(docs), hits=hits, facets=facets,
                          message=exact.describe(req), **{**base, "sort": "fecha"})
+
+
+def _exact_terms(req: ExactRequest) -> HitTerms:
+    """An identifier is marked as written on the page; an archive number is not on it."""
+    return HitTerms() if req.kind == "archive_number" else HitTerms(
+        exact={req.value.replace("-", "")})
+
+
+def hit_terms(services: Services, text: str, *, fuzzy: bool = False) -> HitTerms:
+    """The terms ``search()`` marks for ``text`` (for the viewer opened from a result).
+
+    Raises ``QueryError`` and ``IndexUnavailable`` like ``search()``.
+    """
+    parsed = parse_query(text, regional_units=_regional_loader(services))
+    if parsed.exact is not None and not fuzzy:
+        return _exact_terms(parsed.exact)
+    parts = whoosh_query(parsed.text, parsed.clauses, fuzzy=fuzzy)
+    if parts is None:
+        return HitTerms()
+    searcher = search_index.cached_searcher(services.settings.index_dir)
+    if searcher.doc_count() == 0:
+        return HitTerms()
+    return terms_of(positive_part(parts.positive), searcher.reader())
 
 
 def _names(units: Callable[[], RegionalUnits]) -> dict[str, str]:

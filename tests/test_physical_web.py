@@ -25,8 +25,6 @@ from tests.conftest import home_env
 from tests.registry_helpers import add_document
 from tests.web_support import add_users
 from web import create_app
-from web import physical as physical_pages
-from web.security import check_declared
 
 ClientAs = Callable[[str], tuple[FlaskClient, str]]
 PAST = dt.datetime(2026, 1, 5, 13, 0, tzinfo=dt.timezone.utc)
@@ -34,12 +32,8 @@ PAST = dt.datetime(2026, 1, 5, 13, 0, tzinfo=dt.timezone.utc)
 
 @pytest.fixture
 def app(services: Services) -> Flask:
-    """The shared app, with the physical blueprint even before web/__init__.py lists it."""
     add_users(services)
     flask_app = create_app(services)
-    if "physical" not in flask_app.blueprints:
-        flask_app.register_blueprint(physical_pages.bp)
-        check_declared(flask_app)
     flask_app.config["TESTING"] = True
     return flask_app
 

@@ -14,7 +14,6 @@ from flask import Flask
 from werkzeug.routing import Rule
 
 from archive.enums import Role
-from web import create_app
 from web.security import PUBLIC, access_of, role_allowed
 
 PLACEHOLDERS = {"int": "1", "string": "1234567", "path": "a/b", "default": "1"}
@@ -45,23 +44,17 @@ def test_every_view_declares_access(app: Flask) -> None:
     assert all(access_of(app, e) is not None for e in app.view_functions)
 
 
-def test_app_refuses_a_view_without_declaration(services) -> None:  # type: ignore[no-untyped-def]
+def test_app_refuses_a_view_without_declaration() -> None:
     from flask import Blueprint
 
-    import web
+    from web.security import check_declared
 
     bp = Blueprint("sin_control", __name__)
     bp.add_url_rule("/sin-control", "x", lambda: "x")
-    original = web._optional_blueprints
-    try:
-        web._optional_blueprints = lambda: ()
-        app = Flask("t")
-        app.register_blueprint(bp)
-        from web.security import check_declared
-        with pytest.raises(RuntimeError, match="sin_control.x"):
-            check_declared(app)
-    finally:
-        web._optional_blueprints = original
+    app = Flask("t")
+    app.register_blueprint(bp)
+    with pytest.raises(RuntimeError, match="sin_control.x"):
+        check_declared(app)
 
 
 def test_anonymous_requests_are_refused(app: Flask) -> None:

@@ -12,7 +12,10 @@ from archive.config import load_settings
 from archive.localtime import fmt_date, fmt_datetime
 from archive.services import Services
 
-BLUEPRINT_MODULES = ("health", "objects", "pages", "auth")
+# One module per page family, each exposing ``bp``; the API is the package ``web/api``.
+BLUEPRINT_MODULES = ("health", "objects", "pages", "auth", "dashboard", "search_pages",
+                     "documents", "supplies", "upload", "review", "admin", "dispatch_pages",
+                     "physical", "batches", "api")
 
 
 def create_app(services: Services | None = None) -> Flask:
@@ -33,7 +36,7 @@ def create_app(services: Services | None = None) -> Flask:
 
     from . import errors, nav, security
 
-    for name in BLUEPRINT_MODULES + _optional_blueprints():
+    for name in BLUEPRINT_MODULES:
         app.register_blueprint(import_module(f"{__name__}.{name}").bp)
     errors.register(app)
     app.before_request(security.enforce_access)
@@ -43,15 +46,6 @@ def create_app(services: Services | None = None) -> Flask:
                                  csrf_token=security.csrf_token, csrf_field=_csrf_field)
     security.check_declared(app)
     return app
-
-
-def _optional_blueprints() -> tuple[str, ...]:
-    """Blueprints of later issues, registered when their module is present."""
-    from importlib.util import find_spec
-
-    names = ("dashboard", "search_pages", "documents", "supplies", "upload", "review",
-             "admin", "dispatch_pages", "physical", "batches", "api")
-    return tuple(n for n in names if find_spec(f"{__name__}.{n}") is not None)
 
 
 def _csrf_field() -> Markup:

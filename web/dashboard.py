@@ -72,11 +72,6 @@ def home() -> str:
     assert user is not None
     stats: DashboardStats = collect(services)
     panel = dispatch_panel(services, user.username, user.role, user.regional_unit_id)
-    views = current_app.view_functions
     return render_template("tablero.html", stats=stats, despachos=panel,
-                           fecha=fmt_datetime(stats.computed_at), fmt_date=fmt_date,
-                           has_review="review.queue" in views,
-                           has_dispatch="dispatch_pages.index" in views,
-                           has_dispatch_detail="dispatch_pages.detail" in views,
-                           has_physical="physical.loans" in views)
+                           fecha=fmt_datetime(stats.computed_at), fmt_date=fmt_date)
 

@@ -30,12 +30,13 @@ from archive.editing import DocumentChanges, link_nis, unlink_nis, update_docume
 from archive.enums import DocumentType, Role
 from archive.localtime import fmt_datetime
 from archive.errors import ArchivoError, StorageError
-from archive.models import Document, Page, RegionalUnit
+from archive.models import Document, Page
 from archive.services import Services
 from archive.words import read_words_blob
 from search import index as search_index
-from search.highlight import HitTerms, hit_boxes, hit_spans, terms_of
-from search.parse import QueryError, RegionalUnits, parse_query, positive_part, whoosh_query
+from search.highlight import HitTerms, hit_boxes, hit_spans
+from search.parse import QueryError
+from search.query import hit_terms
 from search.results import WordBox
 
 from . import services_of
@@ -77,36 +78,6 @@ class Marks:
     query: str = ""
     terms: HitTerms = field(default_factory=HitTerms)
     problem: str = ""  # why nothing can be marked (bad query, index being rebuilt)
-
-
-def _units_loader(services: Services) -> Callable[[], RegionalUnits]:
-    def load() -> RegionalUnits:
-        with read_scope(services.sessions) as db:
-            return [tuple(r) for r in db.execute(  # type: ignore[misc]
-                select(RegionalUnit.code, RegionalUnit.name, RegionalUnit.city))]
-    return load
-
-
-def hit_terms(services: Services, query: str, *, fuzzy: bool = False) -> HitTerms:
-    """The terms ``search()`` marks for ``query``: the identifier itself, or index terms.
-
-    Mirrors ``search.query.search``: a lone identifier (NIS, cédula, RUC) marks
-    that number as written on the page; anything else marks the index terms
-    its positive part matched (plurals, accents, fuzzy and prefix expansions).
-    Raises ``QueryError`` and ``IndexUnavailable`` like ``search()``.
-    """
-    parsed = parse_query(query, regional_units=_units_loader(services))
-    if parsed.exact is not None and not fuzzy:
-        if parsed.exact.kind == "archive_number":
-            return HitTerms()
-        return HitTerms(exact={parsed.exact.value.replace("-", "")})
-    parts = whoosh_query(parsed.text, parsed.clauses, fuzzy=fuzzy)
-    if parts is None:
-        return HitTerms()
-    searcher = search_index.cached_searcher(services.settings.index_dir)
-    if searcher.doc_count() == 0:
-        return HitTerms()
-    return terms_of(positive_part(parts.positive), searcher.reader())
 
 
 def _marks(services: Services, query: str, fuzzy: bool) -> Marks:

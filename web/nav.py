@@ -29,13 +29,12 @@ HOME: dict[str, list[str]] = {
 
 
 def menu_for(app: Flask, role: str | None) -> list[tuple[str, str]]:
-    return [(url_for(e), label) for e, label in MENU
-            if e in app.view_functions and role_allowed(access_of(app, e), role)]
+    return [(url_for(e), label) for e, label in MENU if role_allowed(access_of(app, e), role)]
 
 
 def home_endpoint(app: Flask, role: str) -> str | None:
     for endpoint in HOME.get(role, []):
-        if endpoint in app.view_functions and role_allowed(access_of(app, endpoint), role):
+        if role_allowed(access_of(app, endpoint), role):
             return endpoint
     return None
 
@@ -44,4 +43,9 @@ def template_globals(app: Flask) -> dict[str, object]:
     def menu() -> list[tuple[str, str]]:
         user = current_user()
         return menu_for(app, user.role if user else None)
-    return {"menu": menu, "current_user": current_user}
+
+    def can_open(endpoint: str) -> bool:
+        """Link only to pages the user's role may open (no link leads to a refusal)."""
+        user = current_user()
+        return role_allowed(access_of(app, endpoint), user.role if user else None)
+    return {"menu": menu, "current_user": current_user, "can_open": can_open}

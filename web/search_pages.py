@@ -170,7 +170,7 @@ def _single_document(form: SearchForm, results: SearchResults) -> DocumentHit | 
 
 def _label_target(form: SearchForm) -> str | None:
     """A box or folder code scanned into the box alone opens that box or folder (web.physical)."""
-    if not form.q or form.filters() or "physical.folder" not in current_app.view_functions:
+    if not form.q or form.filters():
         return None
     from .physical import code_url
 
@@ -179,9 +179,7 @@ def _label_target(form: SearchForm) -> str | None:
 
 def supply_url(nis: str) -> str:
     """The supply file (ficha) of a NIS when that page exists, else a search for its documents."""
-    if "supplies.view" in current_app.view_functions:
-        return url_for("supplies.view", nis=nis)
-    return url_for("search_pages.search", q=f"nis:{nis}")
+    return url_for("supplies.view", nis=nis)
 
 
 def status_label(value: str) -> str:

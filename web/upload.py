@@ -35,7 +35,7 @@ from archive.document_view import REVIEW_LABELS
 from archive.editing import add_note
 from archive.enums import DocumentStatus, DocumentType, Role
 from archive.errors import ArchivoError
-from archive.nis import normalize_nis
+from archive.nis import normalize_nis_list
 from archive.services import Services
 from ingest.accept import Accepted, accept_stream
 from ingest.errors import RejectedInput
@@ -88,17 +88,10 @@ def parse_doc_type(raw: str | None) -> DocumentType | None:
 
 def parse_nis_list(raw: str | None) -> list[str]:
     """NIS separated by commas, semicolons or spaces; dots and dashes inside a number are fine."""
-    out: list[str] = []
-    for part in _NIS_SPLIT.split((raw or "").strip()):
-        if not part:
-            continue
-        try:
-            nis = normalize_nis(part)
-        except ArchivoError as exc:
-            raise UploadRefused(422, "nis_invalido", str(exc))
-        if nis not in out:
-            out.append(nis)
-    return out
+    try:
+        return normalize_nis_list(p for p in _NIS_SPLIT.split((raw or "").strip()) if p)
+    except ArchivoError as exc:
+        raise UploadRefused(422, "nis_invalido", str(exc))
 
 
 def parse_fields(form: Any) -> UploadFields:

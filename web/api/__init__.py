@@ -9,22 +9,16 @@ served at ``/api/v1/openapi.json``; a test keeps it in step with the routes.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.util import find_spec
 
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # Route modules register their views on ``bp`` when imported.
-RESOURCE_MODULES = ("documents", "search", "supplies", "regional", "openapi")
-# Written by other issues; registered when present (e.g. dispatches, issue 7).
-OPTIONAL_MODULES = ("dispatches",)
+RESOURCE_MODULES = ("documents", "search", "supplies", "regional", "openapi", "dispatches")
 
 for _name in RESOURCE_MODULES:
     import_module(f"{__name__}.{_name}")
-for _name in OPTIONAL_MODULES:
-    if find_spec(f"{__name__}.{_name}") is not None:
-        import_module(f"{__name__}.{_name}")
 
 from .errors import register_error_handlers  # noqa: E402 - after the routes, same blueprint
 

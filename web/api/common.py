@@ -12,7 +12,7 @@ from flask import current_app, request
 
 from archive.enums import DocumentType
 from archive.errors import ArchivoError
-from archive.nis import normalize_nis
+from archive.nis import normalize_nis_list
 from archive.services import Services
 
 from .. import services_of
@@ -45,17 +45,13 @@ def parse_doc_type(raw: str) -> DocumentType:
 
 
 def parse_nis_list(values: Iterable[object]) -> list[str]:
-    out: list[str] = []
-    for value in values:
-        if not isinstance(value, str):
-            fail(422, "Cada NIS debe ser un texto con dígitos, por ejemplo \"4992383\".")
-        try:
-            nis = normalize_nis(value)
-        except ArchivoError as exc:
-            fail(422, str(exc))
-        if nis not in out:
-            out.append(nis)
-    return out
+    texts = list(values)
+    if not all(isinstance(v, str) for v in texts):
+        fail(422, "Cada NIS debe ser un texto con dígitos, por ejemplo \"4992383\".")
+    try:
+        return normalize_nis_list(texts)  # type: ignore[arg-type]
+    except ArchivoError as exc:
+        fail(422, str(exc))
 
 
 def int_arg(name: str, default: int, *, minimum: int = 1, maximum: int | None = None,
