@@ -103,9 +103,11 @@ def _bar(total: int) -> tqdm:
               help="Documentos por lote (cada lote se confirma por separado).")
 @click.option("--liberar-bloqueo", "release", is_flag=True,
               help="Quitar el bloqueo dejado por un proceso interrumpido antes de empezar.")
+@click.option("--procesos", "workers", default=None, type=click.IntRange(1, 64),
+              help="Procesos que escriben lotes a la vez (por defecto, uno por núcleo).")
 @click.pass_context
 @friendly_errors
-def reindex(ctx: click.Context, batch: int, release: bool) -> None:
+def reindex(ctx: click.Context, batch: int, release: bool, workers: int | None) -> None:
     """Reconstruye el índice de búsqueda desde la base de datos, por lotes.
 
     Mientras dura, las búsquedas de texto devuelven resultados parciales; las
@@ -120,7 +122,8 @@ def reindex(ctx: click.Context, batch: int, release: bool) -> None:
     with exclusive_writer(svc):
         try:
             done = rebuild(svc, batch=batch, on_start=lambda total: bars.append(_bar(total)),
-                           progress=lambda n: bars[0].update(n) if bars else None)
+                           progress=lambda n: bars[0].update(n) if bars else None,
+                           workers=workers)
         finally:
             for bar in bars:
                 bar.close()

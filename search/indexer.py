@@ -13,7 +13,7 @@ task in ``search.tasks`` does.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from typing import cast
 
 from sqlalchemy import Table, bindparam, func, select, update
@@ -29,6 +29,7 @@ from archive.services import Services
 from . import index as search_index
 from .entries import INDEXABLE, DocumentData, load_documents, page_entries
 from .merge import OPTIMIZE_FAST, preload_lengths
+from .parallel import worker_count, write_parallel
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ WRITER_TIMEOUT_S = 30.0  # wait this long for Whoosh's file lock before raising 
 # Documents in these states are handled when due: indexed, or (error) their entries removed.
 # Documents still being received or processed wait: their finish sets index_due again.
 HANDLED = (*INDEXABLE, DocumentStatus.ERROR)
+
+# A rebuild of fewer batches than this is written in this process (see ``rebuild``).
+PARALLEL_MIN_BATCHES = 4
 
 # Passes over the due documents per call: the second picks up documents edited while the
 # first was writing; the bound keeps a row whose compare-and-set never matches from looping.
@@ -90,8 +94,8 @@ def prepare_index(services: Services) -> Index:
 Seen = list[tuple[int, object]]  # (document id, updated_at as read)
 
 
-def _select_due(services: Services, after_id: int,
-                batch: int) -> tuple[Seen, dict[int, DocumentData]]:
+def _select_due(services: Services, after_id: int, batch: int, *,
+                with_content: bool = True) -> tuple[Seen, dict[int, DocumentData]]:
     """One consistent read: the next due documents, their ``updated_at`` and their content."""
     with session_scope(services.sessions) as session:
         rows = session.execute(
@@ -99,7 +103,7 @@ def _select_due(services: Services, after_id: int,
             .where(Document.index_due.is_(True), Document.status.in_(HANDLED),
                    Document.id > after_id)
             .order_by(Document.id).limit(batch)).all()
-        docs = load_documents(session, [r.id for r in rows])
+        docs = load_documents(session, [r.id for r in rows]) if with_content else {}
     return [(r.id, r.updated_at) for r in rows], docs
 
 
@@ -194,17 +198,56 @@ def remove_documents(services: Services, document_ids: Iterable[int]) -> int:
     return len(ids)
 
 
+def _due_batches(services: Services, batch: int) -> Iterator[tuple[list[int], Seen]]:
+    after_id = 0
+    while True:
+        seen, _ = _select_due(services, after_id, batch, with_content=False)
+        if not seen:
+            return
+        ids = [i for i, _ in seen]
+        yield ids, seen
+        after_id = ids[-1]
+
+
+def _rebuild_parallel(services: Services, ix: Index, batch: int, workers: int,
+                      progress: Progress | None) -> int:
+    """One pass over the due documents, each batch a segment written by a worker process."""
+    done = 0
+
+    def committed(seen: Seen, _pages: int) -> None:
+        nonlocal done
+        _clear_due(services, seen)  # a document changed meanwhile stays due
+        done += len(seen)
+        if progress:
+            progress(len(seen))
+
+    write_parallel(services.settings, ix, _due_batches(services, batch), committed,
+                   workers=workers, timeout=WRITER_TIMEOUT_S)
+    return done
+
+
 def rebuild(services: Services, batch: int = 500, *,
-            on_start: Callable[[int], None] | None = None, progress: Progress | None = None) -> int:
-    """Empty the index and fill it again from the database, one committed batch at a time."""
+            on_start: Callable[[int], None] | None = None, progress: Progress | None = None,
+            workers: int | None = None) -> int:
+    """Empty the index and fill it again from the database, one committed batch at a time.
+
+    With more than one worker (one per core by default) the batches are
+    written by worker processes (``search.parallel``); what changed meanwhile
+    is then indexed here, as any due document.
+    """
     search_index.reset_index(services.settings.index_dir)
     ix = prepare_index(services)  # consumes the marker: marks every searchable document due
+    total = due_count(services)
     if on_start:
-        on_start(due_count(services))
+        on_start(total)
     # Each batch is committed as its own segment, unmerged: merging at every commit rewrites
     # the growing index again and again (indexing speed halved between 3 000 and 20 000
     # pages). One merge at the end leaves a single segment, the fastest to search.
-    done = index_pending(services, batch=batch, progress=progress, merge=False, empty_index=True)
+    # Starting worker processes costs a second or two: not worth it for a few batches.
+    n = worker_count(workers) if workers is not None or total > PARALLEL_MIN_BATCHES * batch else 1
+    done = _rebuild_parallel(services, ix, batch, n, progress) if n > 1 else 0
+    done += index_pending(services, batch=batch, progress=progress, merge=False,
+                          empty_index=n == 1)
     optimize(ix)
     return done
 

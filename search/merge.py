@@ -15,6 +15,17 @@ at a time and handed to the field writer in one ordered stream.
 ``preload_lengths`` makes any writer read field lengths in bulk when it
 writes postings (Whoosh reads one byte per posting).
 
+When no segment has deleted documents (a rebuild), postings are not even
+decoded one by one: ``_copy_postings`` copies each term's posting *blocks*
+from every segment into the new one, rewriting only what depends on the
+document numbers (the first id of each block, which Whoosh stores as is,
+and the block's last id). The new posting list of a term is the segments'
+blocks one after the other, the last one of each segment no longer full:
+a layout Whoosh itself produces for any term's final block, so every reader
+(Whoosh's and ``search.arrays``) reads it unchanged. The term statistics
+BM25 uses (frequency, document frequency, lengths, weights) are combined
+from the segments' term infos.
+
 It relies on internals of ``whoosh3==3.54.0`` (the pinned version):
 ``SegmentWriter.pool``/``write_per_doc`` and the Whoosh 3 posting blocks.
 ``tests/test_search_engine.py`` checks that it writes the same index as
@@ -24,11 +35,15 @@ Whoosh's ``optimize=True``.
 from __future__ import annotations
 
 import heapq
+import zlib
 from collections.abc import Iterator
 from operator import itemgetter
+from pickle import dumps, loads
 from typing import Any
 
+from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.reading import SegmentReader
+from whoosh.system import _INT_SIZE, pack_int, pack_ushort, unpack_int
 
 Posting = tuple[str, bytes, int, float, Any]
 
@@ -102,12 +117,143 @@ class _MergedPool:
         self._pool.cleanup()
 
 
+class _NoPostings(_MergedPool):
+    """The pool when postings are copied block by block: nothing goes through the pool."""
+
+    def iter_postings(self) -> Iterator[Posting]:
+        return iter(())
+
+
+Source = tuple[SegmentReader, int]  # a segment and the new number of its first document
+
+
+def _segment_items(reader: SegmentReader, schema: Any, i: int,
+                   ) -> Iterator[tuple[str, bytes, int, bytes]]:
+    """(field, term, segment index, term info bytes) in (field, term) order."""
+    tindex = reader._terms._tindex
+    unmap = {pack_ushort(num): name for name, num in reader._terms._fieldmap.items()}
+    for key, value in tindex.items():
+        fieldname = unmap[key[:2]]
+        if fieldname in schema:
+            yield fieldname, key[2:], i, value
+
+
+def _blocks_of(postfile: Any, offset: int) -> Iterator[tuple[tuple[Any, ...], bytes]]:
+    """(info, data bytes) of each posting block of a term, from its posting list's offset."""
+    postfile.seek(offset)
+    if postfile.read(4) != WHOOSH3_HEADER_MAGIC:
+        raise ValueError(f"bloque de índice dañado en la posición {offset}")
+    while True:
+        (length,) = unpack_int(postfile.read(_INT_SIZE))
+        block = postfile.read(abs(length))
+        info = loads(block)  # the data follows the info pickle, which loads ignores
+        yield info, block[len(dumps(info, 2)):]
+        if length < 0:
+            return
+
+
+def _shifted(info: tuple[Any, ...], data: bytes, base: int,
+             compression: int) -> tuple[tuple[Any, ...], bytes]:
+    """The block with its documents renumbered by ``base``.
+
+    Ids are delta-encoded from 0 in every block, so only the first one and
+    the block's last id (in its info) change.
+    """
+    count, last_id, max_weight, comp, min_len, max_len = info
+    if base == 0:
+        return info, data
+    ids, weights, values = loads(zlib.decompress(data) if comp else data)
+    raw = dumps(((ids[0] + base, *ids[1:]), weights, values), 2)
+    comp = compression if len(raw) >= COMPRESSION_MIN_SIZE else 0
+    return ((count, last_id + base, max_weight, comp, min_len, max_len),
+            zlib.compress(raw, comp) if comp else raw)
+
+
+def _combined(infos: list[tuple[W3TermInfo, int]]) -> W3TermInfo:
+    """The term's statistics over all segments (as Whoosh's ``add_block`` sums them)."""
+    out = W3TermInfo()
+    for ti, base in infos:
+        out._weight += ti._weight
+        out._df += ti._df
+        if ti._minlength is not None:
+            out._minlength = (ti._minlength if out._minlength is None
+                              else min(out._minlength, ti._minlength))
+        out._maxlength = max(out._maxlength, ti._maxlength)
+        out._maxweight = max(out._maxweight, ti._maxweight)
+        if out._minid is None and ti._minid is not None:
+            out._minid = ti._minid + base
+        if ti._maxid is not None:
+            out._maxid = ti._maxid + base
+    return out
+
+
+def _copy_term(fw: Any, infos: list[tuple[W3TermInfo, int]],
+               postfiles: list[Any]) -> W3TermInfo:
+    out = _combined(infos)
+    postfile = fw._postfile
+    start = postfile.tell()
+    postfile.write(WHOOSH3_HEADER_MAGIC)
+    compression = fw._codec._compression
+    blocks = [(b, base) for (ti, base), pf in zip(infos, postfiles)
+              for b in _blocks_of(pf, ti._offset)]
+    for n, ((info, data), base) in enumerate(blocks):
+        info, data = _shifted(info, data, base, compression)
+        infobytes = dumps(info, 2)
+        length = len(infobytes) + len(data)
+        postfile.write(pack_int(-length if n == len(blocks) - 1 else length))
+        postfile.write(infobytes)
+        postfile.write(data)
+    out.set_extent(start, postfile.tell() - start)
+    return out
+
+
+def _copy_postings(fw: Any, sources: list[Source], schema: Any) -> None:
+    """Write every term of ``sources`` into the field writer ``fw``, block by block."""
+    streams = [_segment_items(reader, schema, i) for i, (reader, _) in enumerate(sources)]
+    postfiles = [reader._terms._postfile for reader, _ in sources]
+    current: tuple[str, bytes] | None = None
+    infos: list[tuple[W3TermInfo, int]] = []
+    files: list[Any] = []
+    field: str | None = None
+
+    def flush() -> None:
+        assert current is not None
+        if any(ti.is_inlined() for ti, _ in infos):
+            raise ValueError("términos con apariciones en línea: use la fusión por apariciones")
+        ti = _copy_term(fw, infos, files)
+        fw._tindex.add(pack_ushort(fw._fieldid) + current[1], ti.to_bytes())
+
+    for fieldname, btext, i, value in heapq.merge(*streams, key=itemgetter(0, 1)):
+        if (fieldname, btext) != current:
+            if current is not None:
+                flush()
+            if fieldname != field:
+                if field is not None:
+                    fw.finish_field()
+                fw.start_field(fieldname, schema[fieldname])
+                field = fieldname
+            current, infos, files = (fieldname, btext), [], []
+        infos.append((W3TermInfo.from_bytes(value), sources[i][1]))
+        files.append(postfiles[i])
+    if current is not None:
+        flush()
+    if field is not None:
+        fw.finish_field()
+    fw.is_closed = True
+
+
+def _copyable(reader: SegmentReader) -> bool:
+    """Blocks can be copied from a segment without deletions and without inlined postings."""
+    return not reader.has_deletions() and reader._codec.__class__.__name__ == "W3Codec"
+
+
 def OPTIMIZE_FAST(writer: Any, segments: list[Any]) -> list[Any]:  # noqa: N802 - like Whoosh's
     """Merge policy: every segment into the writer's new one (the writer must add nothing)."""
     if writer.docnum or getattr(writer, "_added", False):
         raise ValueError("OPTIMIZE_FAST merges segments only; this writer has documents")
     readers: list[SegmentReader] = []
     streams: list[Iterator[TermPostings]] = []
+    sources: list[Source] = []
     for seg in segments:
         reader = SegmentReader(writer.storage, writer.schema, seg)
         readers.append(reader)
@@ -116,7 +262,13 @@ def OPTIMIZE_FAST(writer: Any, segments: list[Any]) -> list[Any]:  # noqa: N802 
         basedoc = writer.docnum
         docmap = writer.write_per_doc(names, reader)
         streams.append(_segment_terms(reader, basedoc, docmap))
-    writer.pool = _MergedPool(streams, readers, writer.pool)
+        sources.append((reader, basedoc))
+    if all(_copyable(r) for r in readers):
+        fw = writer.fieldwriter
+        fw.add_postings = lambda schema, lengths, items: _copy_postings(fw, sources, schema)
+        writer.pool = _NoPostings([], readers, writer.pool)
+    else:
+        writer.pool = _MergedPool(streams, readers, writer.pool)
     writer._added = True
     return []
 

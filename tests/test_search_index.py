@@ -103,7 +103,8 @@ def test_rebuild_rewrites_a_document_edited_meanwhile_once(services: Services,
         return added
 
     monkeypatch.setattr(indexer, "write_batch", write_then_edit)
-    assert indexer.rebuild(services, batch=1) == 3  # doc, other, then doc again (second pass)
+    # Serial: the parallel rebuild has its own test (tests/test_search_rebuild.py).
+    assert indexer.rebuild(services, batch=1, workers=1) == 3  # doc, other, then doc again
     assert search(services, "segunda").total == 1 and search(services, "primera").total == 0
     searcher = search_index.cached_searcher(services.settings.index_dir)
     assert searcher.doc_count() == 3  # two pages of doc, one of other: nothing doubled
