@@ -12,11 +12,10 @@ import logging
 from collections.abc import Sequence
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import selectinload
 
 from archive.db import session_scope
 from archive.errors import StorageError
-from archive.models import Document, Page
+from archive.models import Document, DocumentSupply, Page
 from archive.services import Services
 from archive.words import read_words_blob
 
@@ -61,8 +60,15 @@ def load_hits(services: Services, ranked: Sequence[Ranked], terms: HitTerms, *,
     one_page = [and_(Page.document_id == doc_id, Page.number == page)
                 for doc_id, _, page in ranked if page is not None]
     with session_scope(services.sessions) as session:
-        docs = {d.id: d for d in session.scalars(
-            select(Document).where(Document.id.in_(ids)).options(selectinload(Document.supplies)))}
+        docs = {r.id: r for r in session.execute(
+            select(Document.id, Document.archive_number, Document.doc_type, Document.status,
+                   Document.document_date, Document.received_at, Document.title)
+            .where(Document.id.in_(ids)))}
+        nis: dict[int, list[str]] = {}
+        for doc_id, number in session.execute(
+                select(DocumentSupply.document_id, DocumentSupply.nis)
+                .where(DocumentSupply.document_id.in_(ids)).order_by(DocumentSupply.nis)):
+            nis.setdefault(doc_id, []).append(number)
         pages: dict[int, list[tuple[int, str, str | None]]] = {}
         conditions = one_page + ([Page.document_id.in_(any_page)] if any_page else [])
         for doc_id, number, text, words_key in session.execute(
@@ -77,7 +83,7 @@ def load_hits(services: Services, ranked: Sequence[Ranked], terms: HitTerms, *,
         number, text, words_key, spans = _best_page(pages.get(doc_id, []), terms)
         out.append(DocumentHit(
             document_id=doc.id, archive_number=doc.archive_number, doc_type=str(doc.doc_type),
-            doc_type_label=doc.doc_type.label, status=str(doc.status), nis=doc.nis_list,
+            doc_type_label=doc.doc_type.label, status=str(doc.status), nis=nis.get(doc_id, []),
             document_date=doc.document_date, received_at=doc.received_at, title=doc.title or "",
             score=score, page=number, snippet=snippet(text, terms, spans=spans),
             boxes=_boxes(services, words_key, terms) if boxes else [],

@@ -12,6 +12,7 @@ the requested result page are then read from the database and storage.
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -52,12 +53,25 @@ RELAXED_MESSAGE = ("Ningún documento tiene todas las palabras; se muestran los 
 MAX_PER_PAGE = 100
 
 
+# Regional units change a few times a year; every search needs their names (aliases and
+# facets). Kept this long per archive, so a lookup is not one more query per search.
+REGIONAL_TTL_S = 30.0
+_REGIONAL_ATTR = "_search_regional_units"  # (read at, units), kept on the Services object
+
+
 def _regional_loader(services: Services) -> Callable[[], RegionalUnits]:
     @cache
     def load() -> RegionalUnits:
+        now = time.monotonic()
+        hit: tuple[float, RegionalUnits] | None = vars(services).get(_REGIONAL_ATTR)
+        if hit is not None and now - hit[0] < REGIONAL_TTL_S:
+            return hit[1]
         with session_scope(services.sessions) as session:
-            return [(r.code, r.name, r.city) for r in session.scalars(
-                select(RegionalUnit).order_by(RegionalUnit.code))]
+            units = [(code, name, city) for code, name, city in session.execute(
+                select(RegionalUnit.code, RegionalUnit.name, RegionalUnit.city)
+                .order_by(RegionalUnit.code))]
+        vars(services)[_REGIONAL_ATTR] = (now, units)
+        return units
     return load
 
 
