@@ -47,7 +47,7 @@ from .db import session_scope
 from .enums import DocumentStatus, DocumentType, LinkSource, SupplyStatus
 from .errors import ArchivoError
 from .models import (AuditEvent, Blob, Document, DocumentIdentifier, DocumentSupply, Page,
-                     RegionalUnit, Sequence, Supply)
+                     RegionalUnit, Sequence, Supply, derivative_sums)
 from .registry.models import SupplyAlias
 from .sequences import archive_number
 from .services import Services
@@ -348,7 +348,8 @@ def _restore_document(services: Services, folder: Path, meta: dict[str, Any], ba
         _put_file(store, keys.pdf_key(sha), pdf_path, pdf, "application/pdf")
     for number, kind, path, entry in derivatives:
         _put_file(store, keys.page_key(sha, number, kind), path, entry, MEDIA[kind])  # type: ignore[arg-type]
-    stored_kinds = {(n, k) for n, k, _, _ in derivatives}
+    # verified against these by the store before commit, so they are the stored bytes' sums
+    sums = {(n, k): (entry["sha256"], int(entry["bytes"])) for n, k, _, entry in derivatives}
     with session_scope(services.sessions) as session:
         if _find(session, okey) is not None:  # restored concurrently: the other run won
             report.reused.append(meta["numero"])
@@ -401,9 +402,11 @@ def _restore_document(services: Services, folder: Path, meta: dict[str, Any], ba
                 ocr_confidence=p.get("ocr_confianza"), rotation=int(p.get("rotacion") or 0),
                 skew=float(p.get("inclinacion") or 0.0), width=int(p.get("ancho") or 0),
                 height=int(p.get("alto") or 0), dpi=int(p.get("dpi") or 0),
-                image_key=keys.page_key(sha, n, "web") if (n, "web") in stored_kinds else None,
-                thumb_key=keys.page_key(sha, n, "thumb") if (n, "thumb") in stored_kinds else None,
-                words_key=keys.page_key(sha, n, "words") if (n, "words") in stored_kinds else None))
+                image_key=keys.page_key(sha, n, "web") if (n, "web") in sums else None,
+                thumb_key=keys.page_key(sha, n, "thumb") if (n, "thumb") in sums else None,
+                words_key=keys.page_key(sha, n, "words") if (n, "words") in sums else None,
+                **derivative_sums(image=sums.get((n, "web")), thumb=sums.get((n, "thumb")),
+                                  words=sums.get((n, "words")))))
         for row in meta.get("nis", []):
             session.add(_link(doc.id, row))
         for ident in meta.get("identificadores", []):
@@ -447,11 +450,16 @@ def _complete_existing(services: Services, session: Session, doc: Document, fold
         repaired += 1
     in_bag = {(n, k): (path, entry) for n, k, path, entry in _page_derivatives(meta, folder)}
     for page in doc.pages:
-        for kind, key in (("web", page.image_key), ("thumb", page.thumb_key),
-                          ("words", page.words_key)):
+        for kind, column in (("web", "image"), ("thumb", "thumb"), ("words", "words")):
+            key, recorded = getattr(page, f"{column}_key"), getattr(page, f"{column}_sha256")
             found = in_bag.get((page.number, kind))
-            if key and found and not store.exists(key):
+            if not key or not found or (recorded and recorded != found[1]["sha256"]):
+                continue  # nothing to put back, or the bag holds other bytes than recorded
+            if not store.exists(key):
                 _put_file(store, key, found[0], found[1], MEDIA[kind])
+                if recorded is None:  # a row from before sums were recorded: record them now
+                    setattr(page, f"{column}_sha256", found[1]["sha256"])
+                    setattr(page, f"{column}_size", int(found[1]["bytes"]))
                 repaired += 1
     report.objects_repaired += repaired
     if not (new_links or new_ids or repaired):

@@ -3,16 +3,21 @@
 Small ``_check_*`` functions each look at one thing and add Spanish lines to a
 :class:`FixityReport`; :func:`check_objects` and :func:`check_audit` run them.
 
-* Full run: list the whole store once, re-hash every ``Blob`` (originals and
-  searchable PDFs), confirm every page derivative named by a ``Page`` row
-  exists, and report stored keys nobody references (orphans). With
-  ``clean=True`` orphans older than the grace period are deleted.
+* Full run: re-hash every ``Blob`` (originals and searchable PDFs) and every
+  page derivative (image, thumbnail, word boxes) against the SHA-256 and size
+  recorded when it was written, then stream the store listing in chunks and
+  ask the database, one query per chunk, which listed keys a row names: the
+  others are orphans. With ``clean=True`` orphans older than the grace period
+  are deleted. Memory stays bounded by the chunk size, not the archive size.
 * Sample run (``sample=N``): re-hash the N least recently verified blobs and
-  check the page derivatives of their documents; no listing, no orphans.
+  the page derivatives of their documents; no listing, no orphans.
 
 Every blob that hashes correctly gets ``verified_at`` set, so successive
-samples rotate through the whole archive. Page images, thumbnails and word
-boxes have no recorded hash: for them the check is "the object exists".
+samples rotate through the whole archive (page derivatives ride along with
+their document's original). Page rows written before migration 0009 have no
+recorded sum: their derivatives are only checked for presence and counted as
+"sin suma registrada" until ``fill_sums=True`` (``--registrar-sumas``) hashes
+the stored bytes and records them.
 
 Nightly: :func:`register_fixity_task` adds the queue task
 ``archivo.integridad`` and hooks it to the worker's sweeper (``barrido``), which
@@ -29,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Protocol
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -45,6 +50,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_GRACE_DAYS = 7
 BATCH = 500
+LIST_CHUNK = 1000  # listed keys per "which of these does a row name?" query
 SHOWN = 20  # problem lines printed per kind; the counts are always complete
 AUDIT_ACTION = "integridad.verificar"
 
@@ -55,6 +61,12 @@ NIGHT_HOURS = range(2, 6)  # Asunción local time: starts between 02:00 and 05:5
 MIN_INTERVAL = dt.timedelta(hours=20)  # at most one scheduled check per night
 REQUEST_EVERY_S = 15 * 60  # a worker asks the queue at most this often
 LOCK_STALE = dt.timedelta(hours=12)  # a lock left by a killed worker expires
+
+# Page derivatives: column prefix (<kind>_key, <kind>_sha256, <kind>_size) and the Spanish
+# words of the report (name with article, "missing" verb, "damaged", "does not match").
+_PAGE_KINDS = (("image", ("la imagen", "Falta", "Dañada", "no coincide")),
+               ("thumb", ("la miniatura", "Falta", "Dañada", "no coincide")),
+               ("words", ("las palabras", "Faltan", "Dañadas", "no coinciden")))
 
 
 class Progress(Protocol):
@@ -81,20 +93,29 @@ class FixityReport:
     grace_days: int = DEFAULT_GRACE_DAYS
     listed: int = 0  # objects in the store (full run only)
     hashed: int = 0  # blobs re-hashed
-    hashed_bytes: int = 0
+    hashed_bytes: int = 0  # bytes read to re-hash blobs and derivatives
     derivatives: int = 0  # page derivatives confirmed present
-    skipped: int = 0  # searchable PDFs being rebuilt by a worker at this moment
+    derivatives_hashed: int = 0  # of those, re-hashed against their recorded sum
+    unsummed: int = 0  # of those, without a recorded sum (rows from before migration 0009)
+    registered: int = 0  # sums recorded by fill_sums=True
+    skipped: int = 0  # objects of documents a worker is processing at this moment
     missing: list[str] = field(default_factory=list)  # keys named by rows, not stored
     corrupted: list[str] = field(default_factory=list)  # stored, but other bytes
     orphans: list[Any] = field(default_factory=list)  # ObjectInfo older than the grace period
     young_orphans: list[ObjectInfo] = field(default_factory=list)  # kept, not a problem yet
     removed: list[str] = field(default_factory=list)  # orphans deleted by clean=True
+    regenerate: list[str] = field(default_factory=list)  # documents with bad derivatives
     lines: dict[str, list[str]] = field(default_factory=dict)  # kind -> Spanish lines
 
     def add(self, kind: str, item: Any, line: str) -> None:
         """Record ``item`` (a key, or an ObjectInfo for orphans) and its Spanish line."""
         getattr(self, kind).append(item)
         self.lines.setdefault(kind, []).append(line)
+
+    def derived_from(self, number: str) -> None:
+        """A derivative of ``number`` is missing or damaged: reprocessing rebuilds it."""
+        if number not in self.regenerate:
+            self.regenerate.append(number)
 
     @property
     def problems(self) -> int:
@@ -109,6 +130,19 @@ class FixityReport:
                    if o.key not in removed]
         return self.lines.get("missing", []) + self.lines.get("corrupted", []) + orphans
 
+    def regenerate_hint(self) -> str | None:
+        """What to do about missing or damaged derivatives, in Spanish; None if there are none."""
+        if not self.regenerate:
+            return None
+        shown = ", ".join(self.regenerate[:SHOWN])
+        more = f" y {len(self.regenerate) - SHOWN} más" if len(self.regenerate) > SHOWN else ""
+        return (f"Derivados faltantes o dañados en {len(self.regenerate)} documento(s) "
+                f"({shown}{more}). Los derivados (imágenes, miniaturas, palabras, PDF buscable) "
+                "se regeneran desde el original, que no se ve afectado, reprocesando el "
+                "documento. Todavía no hay un comando para reprocesar un documento ya "
+                "terminado: avise al administrador del sistema. Los faltantes también se "
+                "reponen con «archivo import-bag BOLSA» desde una bolsa exportada antes.")
+
     @property
     def ok(self) -> bool:
         return self.problems == 0
@@ -116,7 +150,9 @@ class FixityReport:
     def counts(self) -> dict[str, Any]:
         """For the audit event."""
         return {"modo": self.mode, "verificados": self.hashed, "bytes": self.hashed_bytes,
-                "derivados": self.derivatives, "omitidos": self.skipped,
+                "derivados": self.derivatives, "derivados_verificados": self.derivatives_hashed,
+                "sin_suma": self.unsummed, "sumas_registradas": self.registered,
+                "listados": self.listed, "omitidos": self.skipped,
                 "faltantes": len(self.missing), "corruptos": len(self.corrupted),
                 "huerfanos": len(self.orphans), "huerfanos_recientes": len(self.young_orphans),
                 "eliminados": len(self.removed), "problemas": self.problems}
@@ -144,7 +180,7 @@ class AuditReport:
         return out
 
 
-# -- object checks ------------------------------------------------------------
+# -- blobs (originals and searchable PDFs) -----------------------------------------
 
 
 def _hash_object(store: ObjectStore, key: str) -> tuple[str, int]:
@@ -157,9 +193,17 @@ def _hash_object(store: ObjectStore, key: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _owners(session: Session, blob_ids: list[int]) -> dict[int, tuple[str, bool]]:
-    """blob id -> ("original de ARC-...", being processed?) for the report."""
-    out: dict[int, tuple[str, bool]] = {}
+@dataclass(frozen=True)
+class _Owner:
+    label: str  # "original de ARC-..." / "PDF buscable de ARC-..."
+    number: str
+    busy: bool  # a worker may be rewriting it right now
+    derived: bool  # rebuilt from the original by reprocessing
+
+
+def _owners(session: Session, blob_ids: list[int]) -> dict[int, _Owner]:
+    """blob id -> who owns it, for the report."""
+    out: dict[int, _Owner] = {}
     rows = session.execute(select(Document.archive_number, Document.status,
                                   Document.original_blob_id, Document.pdf_blob_id)
                            .where(or_(Document.original_blob_id.in_(blob_ids),
@@ -167,26 +211,23 @@ def _owners(session: Session, blob_ids: list[int]) -> dict[int, tuple[str, bool]
     for number, status, original_id, pdf_id in rows:
         busy = status is DocumentStatus.PROCESANDO
         if original_id in blob_ids:
-            out[original_id] = (f"original de {number}", False)  # never rewritten
+            # an original is never rewritten
+            out[original_id] = _Owner(f"original de {number}", number, False, False)
         if pdf_id in blob_ids:
-            out[pdf_id] = (f"PDF buscable de {number}", busy)  # rebuilt while processing
+            out[pdf_id] = _Owner(f"PDF buscable de {number}", number, busy, True)
     return out
 
 
-def _check_blob(store: ObjectStore, blob: Blob, owner: str, report: FixityReport,
-                listed: dict[str, ObjectInfo] | None) -> bool:
+def _check_blob(store: ObjectStore, blob: Blob, owner: _Owner | None,
+                report: FixityReport) -> bool:
     """Re-hash one blob; True if its bytes are the recorded ones."""
-    what = f"{owner or 'objeto sin documento'} ({blob.storage_key})"
-    # Popped: whatever stays in ``listed`` at the end is unreferenced. A key not listed is
-    # asked again (it may have been written after the listing).
-    if listed is not None and listed.pop(blob.storage_key, None) is None and \
-            store._stat_or_none(blob.storage_key) is None:
-        report.add("missing", blob.storage_key, f"Falta el {what}.")
-        return False
+    what = f"{owner.label if owner else 'objeto sin documento'} ({blob.storage_key})"
     try:
         sha256, size = _hash_object(store, blob.storage_key)
     except ObjectNotFound:
         report.add("missing", blob.storage_key, f"Falta el {what}.")
+        if owner is not None and owner.derived:
+            report.derived_from(owner.number)
         return False
     report.hashed += 1
     report.hashed_bytes += size
@@ -195,23 +236,23 @@ def _check_blob(store: ObjectStore, blob: Blob, owner: str, report: FixityReport
                    f"Dañado: el {what} no coincide con su suma SHA-256 registrada "
                    f"(esperada {blob.sha256[:12]}…, calculada {sha256[:12]}…; "
                    f"{size} de {blob.size} bytes).")
+        if owner is not None and owner.derived:
+            report.derived_from(owner.number)
         return False
     return True
 
 
 def _check_blobs(services: Services, blobs: list[Blob], report: FixityReport,
-                 progress: Progress, listed: dict[str, ObjectInfo] | None) -> None:
+                 progress: Progress) -> None:
     """Re-hash ``blobs`` (rows of one batch); stamp ``verified_at`` on the good ones."""
     with session_scope(services.sessions) as session:
         owners = _owners(session, [b.id for b in blobs])
     good: list[int] = []
     for blob in blobs:
-        owner, busy = owners.get(blob.id, ("", False))
-        if busy:  # a worker is rewriting it right now; the next check sees the result
+        owner = owners.get(blob.id)
+        if owner is not None and owner.busy:  # being rewritten; the next check sees the result
             report.skipped += 1
-            if listed is not None:
-                listed.pop(blob.storage_key, None)  # referenced all the same: not an orphan
-        elif _check_blob(services.store, blob, owner, report, listed):
+        elif _check_blob(services.store, blob, owner, report):
             good.append(blob.id)
         progress.advance()
     if good:
@@ -221,38 +262,110 @@ def _check_blobs(services: Services, blobs: list[Blob], report: FixityReport,
                 row.verified_at = now
 
 
-_PAGE_KINDS = (("image_key", "imagen"), ("thumb_key", "miniatura"), ("words_key", "palabras"))
+# -- page derivatives (image, thumbnail, word boxes) ---------------------------------
 
 
-def _check_page_keys(store: ObjectStore, number: str, page: Any, report: FixityReport,
-                     listed: dict[str, ObjectInfo] | None) -> None:
-    for column, label in _PAGE_KINDS:
-        key = getattr(page, column)
-        if not key:
-            continue
-        listed_info = listed.pop(key, None) if listed is not None else None
-        present = listed_info is not None or store._stat_or_none(key) is not None
-        if present:
-            report.derivatives += 1
-        else:
-            report.add("missing", key, f"Falta la {label} de la página {page.number} de "
-                                       f"{number} ({key}).")
+def _page_columns() -> list[Any]:
+    return [getattr(Page, f"{kind}_{part}") for kind, _ in _PAGE_KINDS
+            for part in ("key", "sha256", "size")]
+
+
+def _has_derivative() -> Any:
+    return or_(*(getattr(Page, f"{kind}_key").is_not(None) for kind, _ in _PAGE_KINDS))
 
 
 def _page_rows(session: Session, after: int, doc_ids: list[int] | None) -> list[Any]:
-    query = (select(Page.id, Page.number, Page.image_key, Page.thumb_key, Page.words_key,
-                    Document.archive_number)
+    query = (select(Page.id, Page.number, *_page_columns(), Document.archive_number,
+                    Document.status)
              .join(Document, Document.id == Page.document_id)
-             .where(or_(Page.image_key.is_not(None), Page.thumb_key.is_not(None),
-                        Page.words_key.is_not(None))))
+             .where(_has_derivative()))
     if doc_ids is not None:
         query = query.where(Page.document_id.in_(doc_ids))
     return list(session.execute(query.where(Page.id > after).order_by(Page.id).limit(BATCH)))
 
 
+def _still_bad(services: Services, page_id: int, kind: str, key: str,
+               sha256: str | None) -> bool:
+    """Asked again before reporting: the page may have been reprocessed since it was read."""
+    key_col, sha_col = getattr(Page, f"{kind}_key"), getattr(Page, f"{kind}_sha256")
+    with session_scope(services.sessions) as session:
+        row = session.execute(select(key_col, sha_col, Document.status)
+                              .join(Document, Document.id == Page.document_id)
+                              .where(Page.id == page_id)).first()
+    return (row is not None and row[0] == key and row[1] == sha256
+            and row[2] is not DocumentStatus.PROCESANDO)
+
+
+_Fill = tuple[int, str, str, str, int]  # page id, kind, key, sha256, size
+
+
+def _check_page_key(services: Services, row: Any, kind: str, words: tuple[str, str, str, str],
+                    report: FixityReport, fill_sums: bool, to_fill: list[_Fill]) -> None:
+    key: str | None = getattr(row, f"{kind}_key")
+    if not key:
+        return
+    if row.status is DocumentStatus.PROCESANDO:  # a worker rewrites (or discards) it now
+        report.skipped += 1
+        return
+    store = services.store
+    recorded: str | None = getattr(row, f"{kind}_sha256")
+    noun, missing, damaged, differs = words
+    what = f"{noun} de la página {row.number} de {row.archive_number} ({key})"
+    try:
+        if recorded is None and not fill_sums:
+            store.stat(key)  # nothing to compare with: presence is all we can prove
+            sha256, size = "", 0
+        else:
+            sha256, size = _hash_object(store, key)
+    except ObjectNotFound:
+        if _still_bad(services, row.id, kind, key, recorded):
+            report.add("missing", key, f"{missing} {what}.")
+            report.derived_from(row.archive_number)
+        else:
+            report.skipped += 1
+        return
+    report.derivatives += 1
+    report.hashed_bytes += size
+    if recorded is None:
+        report.unsummed += 1
+        if fill_sums:
+            to_fill.append((row.id, kind, key, sha256, size))
+        return
+    report.derivatives_hashed += 1
+    expected_size = getattr(row, f"{kind}_size")
+    if sha256 == recorded and size == expected_size:
+        return
+    if not _still_bad(services, row.id, kind, key, recorded):
+        report.skipped += 1  # reprocessed while we read it: the new sum is the one to trust
+        return
+    report.add("corrupted", key,
+               f"{damaged}: {what} {differs} con su suma SHA-256 registrada "
+               f"(esperada {recorded[:12]}…, calculada {sha256[:12]}…; {size} de "
+               f"{expected_size} bytes). Se regenera desde el original reprocesando "
+               f"{row.archive_number}.")
+    report.derived_from(row.archive_number)
+
+
+def _record_sums(services: Services, to_fill: list[_Fill]) -> int:
+    """Record the sums of legacy derivatives, unless the row changed since it was read."""
+    done = 0
+    not_busy = select(Document.id).where(Document.status != DocumentStatus.PROCESANDO)
+    with session_scope(services.sessions) as session:
+        for page_id, kind, key, sha256, size in to_fill:
+            result = session.execute(
+                update(Page)
+                .where(Page.id == page_id, getattr(Page, f"{kind}_key") == key,
+                       getattr(Page, f"{kind}_sha256").is_(None),
+                       Page.document_id.in_(not_busy))
+                .values({f"{kind}_sha256": sha256, f"{kind}_size": size})
+                .execution_options(synchronize_session=False))
+            done += result.rowcount or 0  # type: ignore[attr-defined]
+    return done
+
+
 def _check_pages(services: Services, report: FixityReport, progress: Progress,
-                 listed: dict[str, ObjectInfo] | None, doc_ids: list[int] | None = None) -> None:
-    """Every derivative key named by a page row exists (found keys leave ``listed``)."""
+                 doc_ids: list[int] | None = None, fill_sums: bool = False) -> None:
+    """Every derivative named by a page row exists and, if its sum is recorded, matches it."""
     after = 0
     while True:
         with session_scope(services.sessions) as session:
@@ -260,47 +373,74 @@ def _check_pages(services: Services, report: FixityReport, progress: Progress,
         if not rows:
             return
         after = rows[-1].id
+        to_fill: list[_Fill] = []
         for row in rows:
-            _check_page_keys(services.store, row.archive_number, row, report, listed)
+            for kind, words in _PAGE_KINDS:
+                _check_page_key(services, row, kind, words, report, fill_sums, to_fill)
             progress.advance()
+        if to_fill:
+            report.registered += _record_sums(services, to_fill)
 
 
-def _list_store(store: ObjectStore, progress: Progress) -> dict[str, ObjectInfo]:
-    progress.stage("Listando objetos", None)
-    listed: dict[str, ObjectInfo] = {}
-    for info in store.iterate():
-        listed[info.key] = info
-        progress.advance()
-    return listed
+# -- orphans: the store listing against the rows, chunk by chunk ----------------------
 
 
-def _is_referenced(session: Session, key: str) -> bool:
-    """Asked again right before deleting: a row may have appeared since the listing."""
-    if session.scalar(select(Blob.id).where(Blob.storage_key == key).limit(1)) is not None:
-        return True
-    return session.scalar(select(Page.id).where(or_(Page.image_key == key, Page.thumb_key == key,
-                                                    Page.words_key == key)).limit(1)) is not None
+def _chunks(items: Iterable[ObjectInfo], size: int) -> Iterator[list[ObjectInfo]]:
+    chunk: list[ObjectInfo] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
-def _check_orphans(services: Services, leftovers: Iterable[ObjectInfo], report: FixityReport,
-                   clean: bool, now: dt.datetime) -> None:
+def _named_keys(session: Session, keys: list[str]) -> set[str]:
+    """Which of ``keys`` some row names: one query for the whole chunk (all indexed columns)."""
+    query = union_all(
+        select(Blob.storage_key.label("key")).where(Blob.storage_key.in_(keys)),
+        *(select(getattr(Page, f"{kind}_key")).where(getattr(Page, f"{kind}_key").in_(keys))
+          for kind, _ in _PAGE_KINDS))
+    return set(session.scalars(query))
+
+
+def _check_orphans(services: Services, report: FixityReport, progress: Progress, clean: bool,
+                   now: dt.datetime, chunk_size: int = LIST_CHUNK) -> None:
+    """Stream the listing (key order, lazily) and report what no row names."""
     edge = now - dt.timedelta(days=report.grace_days)
-    for info in sorted(leftovers, key=lambda i: i.key):
-        age_days = (now - info.modified).days
-        if info.modified > edge:
-            report.young_orphans.append(info)
-            report.lines.setdefault("young_orphans", []).append(
-                f"{info.key} ({info.size} bytes, {age_days} día(s)): reciente, se conserva.")
-            continue
-        if clean:
+    progress.stage("Buscando huérfanos", None)
+    for chunk in _chunks(services.store.iterate(), chunk_size):
+        report.listed += len(chunk)
+        with session_scope(services.sessions) as session:
+            named = _named_keys(session, [info.key for info in chunk])
+        old: list[ObjectInfo] = []
+        for info in chunk:
+            if info.key in named:
+                continue
+            if info.modified > edge:
+                report.young_orphans.append(info)
+                report.lines.setdefault("young_orphans", []).append(
+                    f"{info.key} ({info.size} bytes, {(now - info.modified).days} día(s)): "
+                    "reciente, se conserva.")
+            else:
+                old.append(info)
+        if old and clean:
+            # Asked again right before deleting: a row may have appeared since the query.
             with session_scope(services.sessions) as session:
-                if _is_referenced(session, info.key):  # a row appeared since the listing
-                    continue
-            services.store.delete(info.key)
-            report.removed.append(info.key)
-        report.add("orphans", info, f"Huérfano: {info.key} ({info.size} bytes, {age_days} "
-                                    f"día(s)) no pertenece a ningún documento"
-                                    + (" (eliminado)." if clean else "."))
+                named = _named_keys(session, [info.key for info in old])
+            old = [info for info in old if info.key not in named]
+        for info in old:
+            if clean:
+                services.store.delete(info.key)
+                report.removed.append(info.key)
+            report.add("orphans", info, f"Huérfano: {info.key} ({info.size} bytes, "
+                                        f"{(now - info.modified).days} día(s)) no pertenece a "
+                                        "ningún documento" + (" (eliminado)." if clean else "."))
+        progress.advance(len(chunk))
+
+
+# -- the object check ----------------------------------------------------------------
 
 
 def _blob_batches(services: Services, sample: int | None) -> Iterator[list[Blob]]:
@@ -327,35 +467,34 @@ def _blob_batches(services: Services, sample: int | None) -> Iterator[list[Blob]
 
 
 def check_objects(services: Services, *, sample: int | None = None, clean: bool = False,
-                  grace_days: int = DEFAULT_GRACE_DAYS,
-                  progress: Progress | None = None) -> FixityReport:
-    """Re-hash blobs, confirm derivatives, find orphans (full run) and optionally delete them."""
+                  grace_days: int = DEFAULT_GRACE_DAYS, fill_sums: bool = False,
+                  progress: Progress | None = None,
+                  list_chunk: int = LIST_CHUNK) -> FixityReport:
+    """Re-hash blobs and page derivatives, find orphans (full run) and optionally delete them.
+
+    ``fill_sums`` hashes the derivatives that have no recorded sum (rows from
+    before migration 0009) and records what is stored now as their reference.
+    """
     progress = progress or NoProgress()
     report = FixityReport("muestra" if sample is not None else "completo", grace_days=grace_days)
-    store = services.store
-    listed = None if sample is not None else _list_store(store, progress)
-    report.listed = len(listed or {})
     with session_scope(services.sessions) as session:
         total = session.scalar(select(func.count(Blob.id))) or 0
     progress.stage("Verificando objetos", min(total, sample) if sample is not None else total)
     for blobs in _blob_batches(services, sample):
-        _check_blobs(services, blobs, report, progress, listed)
+        _check_blobs(services, blobs, report, progress)
         if sample is not None:  # the page derivatives of the sampled originals
             with session_scope(services.sessions) as session:
                 doc_ids = list(session.scalars(select(Document.id).where(
                     Document.original_blob_id.in_([b.id for b in blobs]))))
             if doc_ids:
-                _check_pages(services, report, NoProgress(), None, doc_ids)
+                _check_pages(services, report, NoProgress(), doc_ids, fill_sums)
     if sample is not None:
         return report
     with session_scope(services.sessions) as session:
-        pages = session.scalar(select(func.count(Page.id)).where(or_(
-            Page.image_key.is_not(None), Page.thumb_key.is_not(None),
-            Page.words_key.is_not(None)))) or 0
+        pages = session.scalar(select(func.count(Page.id)).where(_has_derivative())) or 0
     progress.stage("Verificando derivados", pages)
-    _check_pages(services, report, progress, listed)
-    assert listed is not None
-    _check_orphans(services, listed.values(), report, clean, utcnow())  # nobody claimed them
+    _check_pages(services, report, progress, None, fill_sums)
+    _check_orphans(services, report, progress, clean, utcnow(), list_chunk)
     return report
 
 

@@ -215,13 +215,40 @@ class Page(Base):
     width: Mapped[int] = mapped_column(Integer, default=0)
     height: Mapped[int] = mapped_column(Integer, default=0)
     dpi: Mapped[int] = mapped_column(Integer, default=0)
-    image_key: Mapped[str | None] = mapped_column(String(300))
-    thumb_key: Mapped[str | None] = mapped_column(String(300))
-    words_key: Mapped[str | None] = mapped_column(String(300))
+    # Derivative keys are indexed: the orphan check asks "is this key named?" in batches.
+    image_key: Mapped[str | None] = mapped_column(String(300), index=True)
+    thumb_key: Mapped[str | None] = mapped_column(String(300), index=True)
+    words_key: Mapped[str | None] = mapped_column(String(300), index=True)
+    # SHA-256 and size recorded when each derivative is written, so `archivo check` can
+    # re-hash it. NULL on rows written before migration 0009 until
+    # `archivo check --objetos --registrar-sumas` fills them.
+    image_sha256: Mapped[str | None] = mapped_column(String(64))
+    image_size: Mapped[int | None] = mapped_column(BigInteger)
+    thumb_sha256: Mapped[str | None] = mapped_column(String(64))
+    thumb_size: Mapped[int | None] = mapped_column(BigInteger)
+    words_sha256: Mapped[str | None] = mapped_column(String(64))
+    words_size: Mapped[int | None] = mapped_column(BigInteger)
 
     document: Mapped[Document] = relationship(back_populates="pages")
 
     __table_args__ = (UniqueConstraint("document_id", "number", name="uq_pages_document_number"),)
+
+
+PAGE_DERIVATIVES = ("image", "thumb", "words")  # column prefixes: <kind>_key/_sha256/_size
+
+
+def derivative_sums(**sums: tuple[str, int] | None) -> dict[str, Any]:
+    """``Page`` keyword arguments for the given ``kind=(sha256, size)``; None stays NULL.
+
+    One helper for every writer (ingest, bag import), so the columns are filled alike.
+    """
+    out: dict[str, Any] = {}
+    for kind, value in sums.items():
+        if kind not in PAGE_DERIVATIVES:
+            raise ValueError(f"unknown page derivative {kind!r}")
+        if value is not None:
+            out[f"{kind}_sha256"], out[f"{kind}_size"] = value
+    return out
 
 
 class Sequence(Base):

@@ -194,8 +194,16 @@ def _print_objects(report: fixity.FixityReport, clean: bool) -> None:
     if report.mode == "completo":
         click.echo(f"  Objetos en el almacenamiento: {report.listed}")
     click.echo(f"  Verificados con SHA-256: {report.hashed} "
-               f"({report.hashed_bytes / 1_000_000:.1f} MB)")
+               f"({report.hashed_bytes / 1_000_000:.1f} MB leídos en total)")
     click.echo(f"  Derivados de página presentes: {report.derivatives}")
+    click.echo(f"  Derivados de página verificados con SHA-256: {report.derivatives_hashed}")
+    if report.unsummed:
+        click.echo(f"  Derivados de página sin suma registrada (solo se comprobó que existen): "
+                   f"{report.unsummed}")
+    if report.registered:
+        click.echo(f"  Sumas registradas ahora: {report.registered}")
+    elif report.unsummed:
+        click.echo("  Para registrar sus sumas: «archivo check --objetos --registrar-sumas».")
     if report.skipped:
         click.echo(f"  Omitidos (un trabajador los está regenerando): {report.skipped}")
     _lines("Faltan (registrados en la base, ausentes en el almacenamiento)",
@@ -210,6 +218,9 @@ def _print_objects(report: fixity.FixityReport, clean: bool) -> None:
            report.lines.get("young_orphans", []), problem=False)
     if report.orphans and not clean:
         click.echo("  Para eliminar los huérfanos antiguos: «archivo check --objetos --limpiar».")
+    hint = report.regenerate_hint()
+    if hint:
+        click.echo(f"  {hint}")
 
 
 def _print_audit(report: fixity.AuditReport) -> None:
@@ -250,22 +261,28 @@ def _check_index(svc: Services, fix: bool, release: bool) -> int:
 @click.option("--gracia", "grace", type=click.IntRange(min=0), default=fixity.DEFAULT_GRACE_DAYS,
               show_default=True, metavar="DIAS", envvar="ARCHIVO_INTEGRIDAD_GRACIA_DIAS",
               help="Días que un huérfano se conserva antes de poder eliminarse.")
+@click.option("--registrar-sumas", "fill_sums", is_flag=True,
+              help="Calcular y guardar la suma SHA-256 de los derivados de página que no la "
+                   "tienen (registrados antes de que se guardara).")
 @click.option("--reparar", "fix", is_flag=True, help="Corregir el índice de búsqueda.")
 @click.option("--liberar-bloqueo", "release", is_flag=True,
               help="Con --reparar: quitar el bloqueo dejado por un proceso interrumpido.")
 @click.pass_context
 @friendly_errors
 def check(ctx: click.Context, objects: bool, audit_chain: bool, index: bool, sample: int | None,
-          clean: bool, grace: int, fix: bool, release: bool) -> None:
+          clean: bool, grace: int, fill_sums: bool, fix: bool, release: bool) -> None:
     """Verifica el archivo: objetos, auditoría e índice (sin opciones, todo).
 
     Sale con código 1 si encuentra algún problema. Detalles en docs/operacion.md.
     """
     if clean and sample is not None:
         raise click.UsageError("--limpiar necesita la verificación completa: quite --muestra.")
+    everything = not (objects or audit_chain or index)
+    if fill_sums and not (everything or objects):
+        raise click.UsageError("--registrar-sumas es parte de la verificación de objetos: "
+                               "agregue --objetos.")
     svc = get_services(ctx)
     require_initialized(svc)
-    everything = not (objects or audit_chain or index)
     problems = index_problems = 0
     bars = _Bars()
     try:
@@ -274,7 +291,7 @@ def check(ctx: click.Context, objects: bool, audit_chain: bool, index: bool, sam
             chain = fixity.check_audit(svc, progress=bars)
         if everything or objects:
             report = fixity.check_objects(svc, sample=sample, clean=clean, grace_days=grace,
-                                          progress=bars)
+                                          fill_sums=fill_sums, progress=bars)
             bars.close()
             fixity.record_result(svc, report, actor="consola", audit_report=chain)
             _print_objects(report, clean)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from archive import audit, keys
 from archive.db import session_scope
 from archive.enums import DocumentStatus
-from archive.models import Blob, Document, Page
+from archive.models import Blob, Document, Page, derivative_sums
 from archive.errors import StorageError
 from archive.services import Services
 
@@ -69,6 +69,11 @@ class PageResult:
     image_key: str
     thumb_key: str
     words_key: str
+    # (sha256, size) of each derivative as written: recorded on the page so that
+    # `archivo check` can re-hash it later. None only where a caller builds results by hand.
+    image_sum: tuple[str, int] | None = None
+    thumb_sum: tuple[str, int] | None = None
+    words_sum: tuple[str, int] | None = None
 
 
 def scratch_dir(services: Services) -> Path:
@@ -282,12 +287,14 @@ def _process_page(services: Services, sha256: str, page: SourcePage) -> PageResu
     image_key = keys.page_key(sha256, page.number, "web")
     thumb_key = keys.page_key(sha256, page.number, "thumb")
     words_key = keys.page_key(sha256, page.number, "words")
-    store.put_bytes(image_key, web.data, media_type="image/jpeg")
-    store.put_bytes(thumb_key, thumbnail(image), media_type="image/jpeg")
-    store.put_bytes(words_key, words_blob(scaled), media_type="application/gzip")
+    web_obj = store.put_bytes(image_key, web.data, media_type="image/jpeg")
+    thumb_obj = store.put_bytes(thumb_key, thumbnail(image), media_type="image/jpeg")
+    words_obj = store.put_bytes(words_key, words_blob(scaled), media_type="application/gzip")
     image.close()
     return PageResult(page.number, text, source, conf, rotation, skew, web.width, web.height,
-                      web.dpi, scaled, image_key, thumb_key, words_key)
+                      web.dpi, scaled, image_key, thumb_key, words_key,
+                      (web_obj.sha256, web_obj.size), (thumb_obj.sha256, thumb_obj.size),
+                      (words_obj.sha256, words_obj.size))
 
 
 def _store_pdf(services: Services, sha256: str, results: list[PageResult]) -> tuple[str, int, str]:
@@ -312,7 +319,9 @@ def _finish(services: Services, document_id: int, token: str, results: list[Page
                              text_source=r.text_source, ocr_confidence=r.confidence,
                              rotation=r.rotation, skew=r.skew, width=r.width,
                              height=r.height, dpi=r.dpi, image_key=r.image_key,
-                             thumb_key=r.thumb_key, words_key=r.words_key))
+                             thumb_key=r.thumb_key, words_key=r.words_key,
+                             **derivative_sums(image=r.image_sum, thumb=r.thumb_sum,
+                                               words=r.words_sum)))
         pdf_key, pdf_size, pdf_sha = pdf
         blob = session.scalar(select(Blob).where(Blob.storage_key == pdf_key))
         if blob is None:

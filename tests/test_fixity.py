@@ -34,8 +34,12 @@ def run(svc: Services, *args: str):  # type: ignore[no-untyped-def]
     return CliRunner().invoke(cli, ["check", *args], env=env, catch_exceptions=False)
 
 
-def add_document(svc: Services, pages: int = 2) -> dict[str, str]:
-    """A finished document with its original, searchable PDF and page derivatives stored."""
+def add_document(svc: Services, pages: int = 2, *, sums: bool = True) -> dict[str, str]:
+    """A finished document with its original, searchable PDF and page derivatives stored.
+
+    ``sums=False`` leaves the derivatives without recorded sums, as rows written
+    before migration 0009 are.
+    """
     n = next(_numbers)
     store = svc.store
     original = store.put_original(io.BytesIO(f"original {n} {uuid.uuid4()}".encode() * 50))
@@ -55,15 +59,18 @@ def add_document(svc: Services, pages: int = 2) -> dict[str, str]:
         s.flush()
         for number in range(1, pages + 1):
             row = Page(document_id=doc.id, number=number, text=f"Texto de la página {number}")
-            for kind, column in (("web", "image_key"), ("thumb", "thumb_key"),
-                                 ("words", "words_key")):
+            for kind, column in (("web", "image"), ("thumb", "thumb"), ("words", "words")):
                 key = keys.page_key(sha, number, kind)  # type: ignore[arg-type]
-                store.put_bytes(key, f"{kind} {n} {number}".encode())
-                setattr(row, column, key)
+                stored = store.put_bytes(key, f"{kind} {n} {number}".encode())
+                setattr(row, f"{column}_key", key)
+                if sums:
+                    setattr(row, f"{column}_sha256", stored.sha256)
+                    setattr(row, f"{column}_size", stored.size)
             s.add(row)
         audit.record(s, "prueba", "documento.recibir", "documento", doc.archive_number)
     return {"number": f"ARC-2026-{n:06d}", "original": original.key, "pdf": pdf.key,
-            "image": keys.page_key(sha, 1, "web"), "thumb": keys.page_key(sha, 2, "thumb")}
+            "image": keys.page_key(sha, 1, "web"), "thumb": keys.page_key(sha, 2, "thumb"),
+            "words": keys.page_key(sha, 1, "words")}
 
 
 def _file(svc: Services, key: str) -> Path:
@@ -90,6 +97,8 @@ def test_a_clean_archive_passes_every_check(archive: Services) -> None:
     assert out.exit_code == 0, out.output
     assert "Verificados con SHA-256: 4" in out.output
     assert "Derivados de página presentes: 12" in out.output
+    assert "Derivados de página verificados con SHA-256: 12" in out.output
+    assert "sin suma registrada" not in out.output
     assert "Cadena de sumas íntegra." in out.output
     assert "Índice de búsqueda" in out.output and "Resultado: sin problemas." in out.output
     with session_scope(archive.sessions) as s:
@@ -112,10 +121,10 @@ def test_a_clean_archive_passes_every_check(archive: Services) -> None:
 
     rec = Recorder()
     fixity.check_objects(archive, progress=rec)
-    assert rec.stages == {"Listando objetos": None, "Verificando objetos": 4,
-                          "Verificando derivados": 4}
-    assert rec.done == {"Listando objetos": 16, "Verificando objetos": 4,
-                        "Verificando derivados": 4}
+    assert rec.stages == {"Verificando objetos": 4, "Verificando derivados": 4,
+                          "Buscando huérfanos": None}
+    assert rec.done == {"Verificando objetos": 4, "Verificando derivados": 4,
+                        "Buscando huérfanos": 16}
     # the event the check itself recorded keeps the chain intact
     assert run(archive, "--auditoria").exit_code == 0
 
@@ -336,7 +345,8 @@ def test_a_pdf_being_rebuilt_is_skipped_not_reported(archive: Services) -> None:
         s.execute(update(Document).where(Document.archive_number == doc["number"])
                   .values(status=DocumentStatus.PROCESANDO))
     report = fixity.check_objects(archive)
-    assert report.ok and report.skipped == 1 and not report.orphans and not report.young_orphans
+    # its PDF and its 6 page derivatives (rewritten by the same run) are skipped
+    assert report.ok and report.skipped == 7 and not report.orphans and not report.young_orphans
 
 
 def test_a_lock_left_by_a_killed_worker_expires(archive: Services) -> None:
