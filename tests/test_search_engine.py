@@ -205,3 +205,25 @@ def test_cached_views_do_not_keep_searchers_alive(svc: Services) -> None:
     del searcher
     gc.collect()
     assert ref() is None  # and with it, its cached view
+
+
+def test_warm_up_reads_every_segment_before_the_first_search(svc: Services) -> None:
+    from search import arrays
+
+    arrays.clear_caches()
+    assert arrays._segments.size == 0
+    assert query.warm_up(svc)
+    leaves = search_index.cached_searcher(svc.settings.index_dir).reader().leaf_readers()
+    assert arrays._segments.size == len(leaves) > 1  # every segment's columns, read once
+    query.warm_up(svc)
+    assert arrays._segments.size == len(leaves)
+
+
+def test_warm_up_of_an_empty_or_missing_index_is_harmless(tmp_path: Path) -> None:
+    services = make_services(tmp_path / "var")
+    initialize(services)
+    assert query.warm_up(services) is False  # nothing indexed
+    shutil.rmtree(services.settings.index_dir)
+    services.settings.index_dir.write_text("no es una carpeta")
+    assert query.warm_up(services) is False  # logged, never raised
+    services.dispose()

@@ -18,7 +18,11 @@ BLUEPRINT_MODULES = ("health", "objects", "pages", "auth", "dashboard", "search_
                      "physical", "batches", "api")
 
 
-def create_app(services: Services | None = None) -> Flask:
+def create_app(services: Services | None = None, *, warm_search: bool | None = None) -> Flask:
+    """The web application. ``warm_search``: read the search index's columns in the
+    background now (by default when the app builds its own services, as under gunicorn)."""
+    if warm_search is None:
+        warm_search = services is None
     services = services or Services(load_settings())
     app = Flask(__name__)
     app.config.update(
@@ -45,6 +49,10 @@ def create_app(services: Services | None = None) -> Flask:
     app.jinja_env.globals.update(nav.template_globals(app), version=__version__,
                                  csrf_token=security.csrf_token, csrf_field=_csrf_field)
     security.check_declared(app)
+    if warm_search:
+        from search.query import warm_up_in_background
+
+        warm_up_in_background(services)
     return app
 
 
