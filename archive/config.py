@@ -64,6 +64,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Carpeta vigilada del escáner (vacía = desactivada)."),
     Setting("embedded_worker", "ARCHIVO_TRABAJADOR_EMBEBIDO", "true",
             "`archivo serve` inicia también el trabajador de la cola (true/false)."),
+    Setting("indexer", "ARCHIVO_INDEXADOR", "local",
+            "Quién escribe el índice: local (cada trabajador y el trabajador embebido) o "
+            "dedicado (solo `archivo indexador`)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -91,6 +94,7 @@ class Settings:
     lease_s: int
     scanner_dir: Path | None
     embedded_worker: bool
+    indexer: str  # "local" or "dedicado", see INDEXER_MODES
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -104,6 +108,11 @@ class Settings:
     @property
     def ocr_workers(self) -> int:
         return self.ocr_processes or (os.cpu_count() or 1)
+
+    @property
+    def dedicated_indexer(self) -> bool:
+        """True when only ``archivo indexador`` consumes the index queue."""
+        return self.indexer == "dedicado"
 
     @property
     def secret_key_file(self) -> Path:
@@ -212,6 +221,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "lease_s": _parse_int,
         "s3_retention_days": _parse_int,
         "s3_object_lock": _parse_lock_mode,
+        "indexer": _parse_indexer,
     }
     values: dict[str, Any] = {}
     for s in SETTINGS:
@@ -239,6 +249,16 @@ def _parse_lock_mode(s: Setting, text: str) -> str:
     if key not in LOCK_MODES:
         raise ConfigError(s.env, f"«{text}» no es un modo válido: use gobernanza o cumplimiento.")
     return LOCK_MODES[key]
+
+
+INDEXER_MODES = ("local", "dedicado")
+
+
+def _parse_indexer(s: Setting, text: str) -> str:
+    key = text.strip().lower()
+    if key not in INDEXER_MODES:
+        raise ConfigError(s.env, f"«{text}» no es válido: use local o dedicado.")
+    return key
 
 
 def _validate_urls(values: dict[str, Any]) -> None:

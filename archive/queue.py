@@ -1,4 +1,9 @@
-"""The task queue: SQLite-backed huey by default, Redis-backed for several machines.
+"""The task queues: SQLite-backed huey by default, Redis-backed for several machines.
+
+Two queues on the same backend: documents (OCR, fixity), taken by every
+worker, and the index queue, taken by whoever writes the search index
+(``ARCHIVO_INDEXADOR``). Keeping them apart is what lets OCR machines run
+without the index folder: they only ever put messages on the index queue.
 
 The queue is only a wake-up signal. The durable job is the document row
 itself (status ``recibido``/``procesando`` with a lease), so a message lost
@@ -22,15 +27,28 @@ def queue_name(settings: Settings) -> str:
     return "archivo-" + hashlib.sha1(settings.database_url.encode()).hexdigest()[:10]
 
 
-def make_huey(settings: Settings, *, immediate: bool = False) -> Huey:
+INDEX_SUFFIX = "-indice"
+
+
+def index_queue_name(settings: Settings) -> str:
+    return queue_name(settings) + INDEX_SUFFIX
+
+
+def make_index_huey(settings: Settings, *, immediate: bool = False) -> Huey:
+    """The index queue: same backend as the document queue, its own messages and locks."""
+    return make_huey(settings, immediate=immediate, name=index_queue_name(settings))
+
+
+def make_huey(settings: Settings, *, immediate: bool = False, name: str | None = None) -> Huey:
     url = urlsplit(settings.queue_url)
-    name = queue_name(settings)
+    name = name or queue_name(settings)
     if url.scheme == "sqlite":
         path = settings.queue_url.split("sqlite:///", 1)[-1]
         return SqliteHuey(name=name, filename=path, immediate=immediate, timeout=30)
     if url.scheme == "redis":
         try:
-            # Priority-aware: indexing must not wait behind the whole OCR backlog.
+            # Priority-aware storage, as before indexing had its own queue: switching the
+            # class would strand the messages of an installation being upgraded.
             return PriorityRedisHuey(name=name, url=settings.queue_url, immediate=immediate)
         except Exception as exc:  # redis package missing or bad URL
             raise ConfigError("ARCHIVO_QUEUE_URL", f"no se pudo preparar la cola Redis: {exc}.")

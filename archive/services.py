@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .config import Settings
 from .db import make_engine, make_sessionmaker
 from .errors import ConfigError
-from .queue import make_huey
+from .queue import make_huey, make_index_huey
 from .storage import ObjectStore, open_store
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Services:
-    """Lazily built engine, session factory, object store and queue of one archive."""
+    """Lazily built engine, session factory, object store and queues of one archive."""
 
     settings: Settings
     immediate_queue: bool = False
@@ -62,6 +62,11 @@ class Services:
     @cached_property
     def huey(self) -> Huey:
         return make_huey(self.settings, immediate=self.immediate_queue)
+
+    @cached_property
+    def index_huey(self) -> Huey:
+        """The index queue: only the index writer consumes it; everyone may enqueue."""
+        return make_index_huey(self.settings, immediate=self.immediate_queue)
 
     @property
     def secret_key(self) -> str:

@@ -21,6 +21,7 @@ cli.add_command(admin.config)
 cli.add_command(admin.user)
 cli.add_command(runtime.serve)
 cli.add_command(runtime.worker)
+cli.add_command(runtime.indexer)  # «indexador»: the index writer
 cli.add_command(ingest_cmd.ingest)
 cli.add_command(demo.demo)
 cli.add_command(search_cmd.search)

@@ -1,7 +1,7 @@
 """The single-writer rule: whoever writes the index holds one named huey lock.
 
-The lock lives in the queue's storage (SQLite file or Redis), so it holds
-across processes and machines; Whoosh's own file lock additionally protects
+The lock lives in the index queue's storage (SQLite file or Redis), so it
+holds across processes and machines; Whoosh's own file lock additionally protects
 the index folder on one machine. The indexing task and the admin commands
 (``archivo reindex``, ``archivo check --indice --reparar``) take the same lock.
 """
@@ -25,7 +25,7 @@ class IndexBusy(ArchivoError):
 
 
 def index_lock(services: Services) -> TaskLock:
-    return services.huey.lock_task(LOCK_NAME)
+    return services.index_huey.lock_task(LOCK_NAME)
 
 
 @contextmanager
@@ -46,4 +46,4 @@ def exclusive_writer(services: Services) -> Iterator[None]:
 
 def release_stale_lock(services: Services) -> bool:
     """Forget a lock left behind by a process that was killed; True if there was one."""
-    return bool(services.huey.flush_locks(LOCK_NAME))
+    return bool(services.index_huey.flush_locks(LOCK_NAME))

@@ -179,7 +179,7 @@ def test_wipe_and_restore_gives_the_same_archive(source: Source, tmp_path: Path)
         out = run(target, "import-bag", str(source.bag))
         assert out.exit_code == 0, out.output
         assert "Documentos restaurados: 3; ya estaban: 0" in out.output
-        assert target.huey.pending_count() >= 1  # the indexer was asked to run
+        assert target.index_huey.pending_count() >= 1  # the indexer was asked to run
         index_pending(target)  # what the woken indexer does, run here synchronously
 
         assert objects(target) == objects(source.svc)

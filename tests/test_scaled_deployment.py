@@ -1,7 +1,8 @@
 """The scaled deployment on this machine: PostgreSQL, SeaweedFS S3, a Redis queue, gunicorn
-web processes taking the uploads over HTTP and two separate worker processes sharing them.
-Every document is processed exactly once and the index (one writer, serialized by the
-queue's lock) finds them all."""
+web processes taking the uploads over HTTP, two separate OCR worker processes sharing them
+and one index writer (``archivo indexador``, ARCHIVO_INDEXADOR=dedicado). The OCR workers
+are given an index folder that must never appear, as on machines without the index. Every
+document is processed exactly once and the web's search finds them all."""
 
 from __future__ import annotations
 
@@ -48,11 +49,10 @@ def pg_schema(pg_database: str) -> Iterator[str]:
     eng.dispose()
 
 
-def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     exe = Path(sys.executable).with_name("archivo")
-    return subprocess.Popen([str(exe), "worker", "--hilos", "1"], env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen([str(exe), *args], env=env, stdout=log.open("ab"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -70,6 +70,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _get_json(port: int, token: str, path: str) -> dict:  # type: ignore[type-arg]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    res = conn.getresponse()
+    payload = json.loads(res.read())
+    assert res.status == 200, payload
+    return payload  # type: ignore[no-any-return]
 
 
 def _upload(port: int, token: str, image, name: str) -> int:  # type: ignore[no-untyped-def]
@@ -101,11 +110,12 @@ def test_two_workers_on_postgresql_s3_and_redis(tmp_path: Path, pg_schema: str,
                                                 seaweed_s3: SeaweedS3) -> None:
     settings = {"ARCHIVO_DATABASE_URL": pg_schema, "ARCHIVO_QUEUE_URL": REDIS_URL,
                 "ARCHIVO_STORAGE_URL": seaweed_s3.storage_url(f"escala-{uuid.uuid4().hex[:8]}"),
-                "ARCHIVO_OCR_PROCESOS": "1"}
+                "ARCHIVO_OCR_PROCESOS": "1", "ARCHIVO_INDEXADOR": "dedicado"}
     home = tmp_path / "var"
     svc = make_services(home, **settings)
-    initialize(svc)
+    initialize(svc)  # on the index machine: creates the index folder under home
     svc.huey.flush()
+    svc.index_huey.flush()
     with session_scope(svc.sessions) as s:
         user, _ = create_user(s, "escaner", "archivista", password="clave-del-escaner-1")
         token = create_token(s, user, "escaner", actor="prueba")[1]
@@ -116,8 +126,11 @@ def test_two_workers_on_postgresql_s3_and_redis(tmp_path: Path, pg_schema: str,
                             "-b", f"127.0.0.1:{port}", "web:create_app()"], env=env,
                            stdout=(tmp_path / "web.log").open("ab"), stderr=subprocess.STDOUT,
                            start_new_session=True)
-    logs = [tmp_path / "trabajador-1.log", tmp_path / "trabajador-2.log"]
-    workers = [_start_worker(env, log) for log in logs]
+    logs = [tmp_path / name for name in ("trabajador-1.log", "trabajador-2.log", "indexador.log")]
+    ocr_index_dirs = [tmp_path / f"maquina-ocr-{n}" / "indice" for n in (1, 2)]
+    workers = [_start(["worker", "--hilos", "1"], {**env, "ARCHIVO_INDEX_DIR": str(folder)}, log)
+               for folder, log in zip(ocr_index_dirs, logs)]
+    workers.append(_start(["indexador"], env, logs[2]))
     try:
         ids = [_upload(port, token, scans.page(seed=70 + i)[0], f"doc{i}.png")
                for i in range(DOCUMENTS)]
@@ -133,11 +146,16 @@ def test_two_workers_on_postgresql_s3_and_redis(tmp_path: Path, pg_schema: str,
                 break
             assert all(w.poll() is None for w in workers), [log.read_text() for log in logs]
             time.sleep(0.5)
+        found = _get_json(port, token, "/api/v1/search?q=contrato&por_pagina=50")
     finally:
         for w in [*workers, web]:
             _stop(w)
         svc.huey.flush()
+        svc.index_huey.flush()
     report = "\n".join(log.read_text(errors="replace")[-2000:] for log in logs)
+    assert sorted(hit["documento_id"] for hit in found["resultados"]) == sorted(ids), report
+    assert not any(folder.parent.exists() for folder in ocr_index_dirs), report
+    assert "índice en" in logs[2].read_text() and "solo OCR" in logs[0].read_text()
     with session_scope(svc.sessions) as s:
         statuses = dict(s.execute(select(Document.id, Document.status)
                                   .where(Document.id.in_(ids))).all())
@@ -148,8 +166,5 @@ def test_two_workers_on_postgresql_s3_and_redis(tmp_path: Path, pg_schema: str,
         assert len(processed) == DOCUMENTS and all(n == 1 for _, n in processed), processed
         attempts = s.scalars(select(Document.attempts).where(Document.id.in_(ids))).all()
         assert set(attempts) == {1}, attempts
-    from search.query import search
-
-    assert search(svc, "contrato").total == DOCUMENTS
     assert sum(1 for _ in svc.store.iterate("originals/")) == DOCUMENTS
     svc.dispose()

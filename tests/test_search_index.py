@@ -129,7 +129,7 @@ def test_index_task_runs_through_huey_with_the_lock(services: Services) -> None:
     add_document(services, ["Medidor trifásico instalado"])
     result = tasks.index()
     assert result() == 1 and search(services, "trifasico").total == 1
-    assert not services.huey.is_locked("archivo-indice")
+    assert not services.index_huey.is_locked("archivo-indice")
     with exclusive_writer(services):  # another writer holds the lock: the run is refused
         add_document(services, ["Medidor monofásico"])
         tasks.index()
@@ -294,10 +294,10 @@ def test_index_task_continues_a_backlog_in_fresh_runs(services: Services,
 
 
 def test_concurrent_finishes_go_through_one_writer_and_nothing_is_lost(services: Services) -> None:
-    """Documents finishing in several threads at once, a real consumer with three workers.
+    """Documents finishing in several threads at once, a real background worker.
 
-    Index runs overlap: all but one are refused by the index lock and retried by huey
-    (about two dozen refusals in a typical run), and every document ends up indexed once.
+    Two dozen index requests pile up on the index queue; its consumer runs them one
+    after another under the index lock, and every document ends up indexed once.
     """
     import threading
     import time
@@ -307,10 +307,10 @@ def test_concurrent_finishes_go_through_one_writer_and_nothing_is_lost(services:
 
     from archivo_cli.runtime import start_background_worker
 
-    services.huey.flush()
+    services.index_huey.flush()
     errors: list[BaseException] = []
 
-    @services.huey.signal(signals.SIGNAL_ERROR)
+    @services.index_huey.signal(signals.SIGNAL_ERROR)
     def collect(signal, task, exc=None):  # type: ignore[no-untyped-def]
         errors.append(exc)
 
@@ -333,18 +333,18 @@ def test_concurrent_finishes_go_through_one_writer_and_nothing_is_lost(services:
         for t in threads:
             t.join()
         deadline = time.monotonic() + 120  # a wait bound, not a speed requirement
-        while (indexer.due_count(services) or services.huey.pending_count()
-               or services.huey.scheduled_count()) and time.monotonic() < deadline:
+        while (indexer.due_count(services) or services.index_huey.pending_count()
+               or services.index_huey.scheduled_count()) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert indexer.due_count(services) == 0
     finally:
         stop.set()
         consumer.stop(graceful=True)
-        services.huey.flush()
+        services.index_huey.flush()
     assert errors == []  # no LockError (nor anything else) escaped a task
     assert search(services, "heladera").total == len(pages) == 24
     searcher = search_index.cached_searcher(services.settings.index_dir)
     for doc_id, n in pages.items():  # every document indexed exactly once: no duplicate pages
         assert len(list(searcher.docs_for_query(wq.Term("document_id", doc_id)))) == n
     assert searcher.doc_count() == sum(pages.values())
-    assert not services.huey.is_locked("archivo-indice")
+    assert not services.index_huey.is_locked("archivo-indice")

@@ -20,30 +20,36 @@ bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
 
 
-def _database() -> str:
+Details = dict[str, object]  # shown, like error details, only locally or signed in
+
+
+def _database() -> Details:
     svc = services_of(current_app)
     check_database(svc.engine)
     if not is_current(svc.engine):
         raise ArchivoError("La base de datos no está actualizada: ejecute «archivo init».")
-    return "ok"
+    return {}
 
 
-def _storage() -> str:
+def _storage() -> Details:
     services_of(current_app).store.check()
-    return "ok"
+    return {}
 
 
-def _index() -> str:
+def _index() -> Details:
     check_index(services_of(current_app).settings.index_dir)
-    return "ok"
+    return {}
 
 
-def _queue() -> str:
-    check_queue(services_of(current_app).huey)
-    return "ok"
+def _queue() -> Details:
+    """Both queues answer; how many messages wait on each (a growing index queue with
+    ARCHIVO_INDEXADOR=dedicado means «archivo indexador» is not running)."""
+    svc = services_of(current_app)
+    return {"pendientes": {"documentos": check_queue(svc.huey),
+                           "indice": check_queue(svc.index_huey)}}
 
 
-CHECKS: dict[str, Callable[[], str]] = {
+CHECKS: dict[str, Callable[[], Details]] = {
     "base_de_datos": _database,
     "almacenamiento": _storage,
     "indice": _index,
@@ -54,12 +60,13 @@ CHECKS: dict[str, Callable[[], str]] = {
 @bp.get("/healthz")
 @public
 def healthz():  # type: ignore[no-untyped-def]
-    parts: dict[str, dict[str, str]] = {}
+    parts: dict[str, dict[str, object]] = {}
     healthy = True
     show_details = current_user() is not None or request.remote_addr in ("127.0.0.1", "::1")
     for name, check in CHECKS.items():
         try:
-            parts[name] = {"estado": check()}
+            details = check()
+            parts[name] = {"estado": "ok", **(details if show_details else {})}
         except Exception as exc:  # a health probe must report, never raise
             healthy = False
             message = str(exc) if isinstance(exc, ArchivoError) else f"{type(exc).__name__}: {exc}"
