@@ -136,12 +136,13 @@ class FixityReport:
             return None
         shown = ", ".join(self.regenerate[:SHOWN])
         more = f" y {len(self.regenerate) - SHOWN} más" if len(self.regenerate) > SHOWN else ""
+        named = (f"«archivo regenerar {' '.join(self.regenerate)}» o "
+                 if len(self.regenerate) <= 3 else "")
         return (f"Derivados faltantes o dañados en {len(self.regenerate)} documento(s) "
                 f"({shown}{more}). Los derivados (imágenes, miniaturas, palabras, PDF buscable) "
-                "se regeneran desde el original, que no se ve afectado, reprocesando el "
-                "documento. Todavía no hay un comando para reprocesar un documento ya "
-                "terminado: avise al administrador del sistema. Los faltantes también se "
-                "reponen con «archivo import-bag BOLSA» desde una bolsa exportada antes.")
+                "se regeneran desde el original, que no se ve afectado, sin cambiar el texto, "
+                f"los NIS ni el estado: {named}«archivo regenerar --danados» (todos los "
+                "afectados).")
 
     @property
     def ok(self) -> bool:
@@ -341,8 +342,8 @@ def _check_page_key(services: Services, row: Any, kind: str, words: tuple[str, s
     report.add("corrupted", key,
                f"{damaged}: {what} {differs} con su suma SHA-256 registrada "
                f"(esperada {recorded[:12]}…, calculada {sha256[:12]}…; {size} de "
-               f"{expected_size} bytes). Se regenera desde el original reprocesando "
-               f"{row.archive_number}.")
+               f"{expected_size} bytes). Se regenera desde el original con «archivo regenerar "
+               f"{row.archive_number}».")
     report.derived_from(row.archive_number)
 
 

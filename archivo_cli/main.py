@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from . import (admin, bag_cmd, demo, dispatch_cmd, i18n, ingest_cmd, physical_cmd,
-               registry_cmd, runtime, search_cmd, separators_cmd, supply_cmd)
+               regenerate_cmd, registry_cmd, runtime, search_cmd, separators_cmd, supply_cmd)
 
 i18n.install()
 
@@ -35,6 +35,7 @@ cli.add_command(physical_cmd.fisico)  # «fisico»: locations, folders, loans, l
 cli.add_command(separators_cmd.separators)  # «separadores»: hojas para escanear por lotes
 cli.add_command(bag_cmd.export)  # BagIt bag of documents
 cli.add_command(bag_cmd.import_bag_cmd)
+cli.add_command(regenerate_cmd.regenerar)  # «regenerar»: derivatives from the original
 
 
 def main() -> None:

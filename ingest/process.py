@@ -307,6 +307,20 @@ def _store_pdf(services: Services, sha256: str, results: list[PageResult]) -> tu
     return stored.key, stored.size, stored.sha256
 
 
+def _record_pdf(session: Session, pdf: tuple[str, int, str]) -> Blob:
+    """The blob row of a searchable PDF just stored (key, size, sha256): created or updated."""
+    pdf_key, pdf_size, pdf_sha = pdf
+    blob = session.scalar(select(Blob).where(Blob.storage_key == pdf_key))
+    if blob is None:
+        blob = Blob(sha256=pdf_sha, size=pdf_size, media_type="application/pdf",
+                    storage_key=pdf_key)
+        session.add(blob)
+        session.flush()
+    else:
+        blob.sha256, blob.size = pdf_sha, pdf_size
+    return blob
+
+
 def _finish(services: Services, document_id: int, token: str, results: list[PageResult],
             pdf: tuple[str, int, str], outcome: Outcome) -> str:
     with session_scope(services.sessions) as session:
@@ -322,15 +336,7 @@ def _finish(services: Services, document_id: int, token: str, results: list[Page
                              thumb_key=r.thumb_key, words_key=r.words_key,
                              **derivative_sums(image=r.image_sum, thumb=r.thumb_sum,
                                                words=r.words_sum)))
-        pdf_key, pdf_size, pdf_sha = pdf
-        blob = session.scalar(select(Blob).where(Blob.storage_key == pdf_key))
-        if blob is None:
-            blob = Blob(sha256=pdf_sha, size=pdf_size, media_type="application/pdf", storage_key=pdf_key)
-            session.add(blob)
-            session.flush()
-        else:
-            blob.sha256, blob.size = pdf_sha, pdf_size
-        doc.pdf_blob_id = blob.id
+        doc.pdf_blob_id = _record_pdf(session, pdf).id
         doc.page_count = len(results)
         apply_outcome(session, doc, outcome)
         doc.claim_token = None

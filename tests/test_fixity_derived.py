@@ -60,7 +60,7 @@ def test_a_damaged_page_image_is_a_problem_with_what_to_do(services: Services) -
     assert "Dañados (no coinciden con su suma SHA-256): 2" in out.output
     assert f"Dañada: la imagen de la página 1 de {bad['number']} ({bad['image']})" in out.output
     assert f"Dañadas: las palabras de la página 1 de {bad['number']}" in out.output
-    assert f"reprocesando {bad['number']}" in out.output
+    assert f"«archivo regenerar {bad['number']}»" in out.output
     assert "Derivados faltantes o dañados en 1 documento(s)" in out.output
     assert good["number"] not in out.output
     report = fixity.check_objects(services)
