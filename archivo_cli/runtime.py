@@ -141,7 +141,7 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     _logging()
     svc = get_services(ctx)
     require_initialized(svc)
-    app = create_app(svc)
+    app = create_app(svc, warm_search=True)
     background = start_background_worker(svc) if svc.settings.embedded_worker else None
     click.echo(f"archivo escuchando en http://{host}:{port}/ "
                f"({'con' if background else 'sin'} trabajador embebido). Ctrl+C para detener.")

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from archive import fixity
 from archive.services import Services
 from search.check import IndexReport, check_consistency, repair
-from search.indexer import rebuild
+from search.indexer import REBUILD_BATCH, rebuild
 from search.lock import exclusive_writer, release_stale_lock
 from search.query import MAX_PER_PAGE, SORTS
 from search.query import search as run_search
@@ -99,7 +99,8 @@ def _bar(total: int) -> tqdm:
 
 
 @click.command("reindex")
-@click.option("--lote", "batch", default=500, show_default=True, type=click.IntRange(1, 10000),
+@click.option("--lote", "batch", default=REBUILD_BATCH, show_default=True,
+              type=click.IntRange(1, 10000),
               help="Documentos por lote (cada lote se confirma por separado).")
 @click.option("--liberar-bloqueo", "release", is_flag=True,
               help="Quitar el bloqueo dejado por un proceso interrumpido antes de empezar.")

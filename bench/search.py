@@ -219,7 +219,7 @@ def _build_and_index(svc: Services, home: Path, n_pages: int,
           f"(carga en la base: {time.perf_counter() - t:.1f} s)")
 
     t, cpu = time.perf_counter(), time.process_time()
-    indexed = rebuild(svc, batch=500)
+    indexed = rebuild(svc)
     ours_s, ours_cpu = time.perf_counter() - t, time.process_time() - cpu
     t = time.perf_counter()
     fts = fts_build(home / "fts.db", meta, pages)

@@ -29,7 +29,7 @@ from archive.services import Services
 from . import index as search_index
 from .entries import INDEXABLE, DocumentData, load_documents, page_entries
 from .merge import OPTIMIZE_FAST, preload_lengths
-from .parallel import worker_count, write_parallel
+from .parallel import POOL_MB, worker_count, write_parallel
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,12 @@ WRITER_TIMEOUT_S = 30.0  # wait this long for Whoosh's file lock before raising 
 # Documents still being received or processed wait: their finish sets index_due again.
 HANDLED = (*INDEXABLE, DocumentStatus.ERROR)
 
+# Documents per committed segment in a rebuild: larger segments leave less for the final
+# merge to do (it works term by segment); 2 000 documents' postings fit the pool.
+REBUILD_BATCH = 2000
+
 # A rebuild of fewer batches than this is written in this process (see ``rebuild``).
-PARALLEL_MIN_BATCHES = 4
+PARALLEL_MIN_BATCHES = 1
 
 # Passes over the due documents per call: the second picks up documents edited while the
 # first was writing; the bound keeps a row whose compare-and-set never matches from looping.
@@ -118,7 +122,7 @@ def write_batch(ix: Index, document_ids: Sequence[int], docs: dict[int, Document
     rebuild has hundreds of segments before its final merge.
     """
     added = 0
-    writer = preload_lengths(ix.writer(timeout=WRITER_TIMEOUT_S, delay=0.25))
+    writer = preload_lengths(ix.writer(timeout=WRITER_TIMEOUT_S, delay=0.25, limitmb=POOL_MB))
     try:
         for doc_id in document_ids:
             if doc_id not in absent:
@@ -226,7 +230,7 @@ def _rebuild_parallel(services: Services, ix: Index, batch: int, workers: int,
     return done
 
 
-def rebuild(services: Services, batch: int = 500, *,
+def rebuild(services: Services, batch: int = REBUILD_BATCH, *,
             on_start: Callable[[int], None] | None = None, progress: Progress | None = None,
             workers: int | None = None) -> int:
     """Empty the index and fill it again from the database, one committed batch at a time.

@@ -138,35 +138,44 @@ def _segment_items(reader: SegmentReader, schema: Any, i: int,
             yield fieldname, key[2:], i, value
 
 
-def _blocks_of(postfile: Any, offset: int) -> Iterator[tuple[tuple[Any, ...], bytes]]:
-    """(info, data bytes) of each posting block of a term, from its posting list's offset."""
-    postfile.seek(offset)
-    if postfile.read(4) != WHOOSH3_HEADER_MAGIC:
+def _buffer(postfile: Any) -> Any:
+    """The whole postings file as a buffer (Whoosh maps segment files in memory)."""
+    buf = getattr(postfile, "_buf", None)
+    if buf is None:  # a file Whoosh did not map: read it once
+        postfile.seek(0)
+        buf = postfile.read()
+    return buf
+
+
+def _raw_blocks(buf: Any, offset: int) -> Iterator[tuple[Any, bool]]:
+    """(info and data bytes, is the term's last block) of each posting block of a term."""
+    if bytes(buf[offset:offset + 4]) != WHOOSH3_HEADER_MAGIC:
         raise ValueError(f"bloque de índice dañado en la posición {offset}")
+    pos = offset + 4
     while True:
-        (length,) = unpack_int(postfile.read(_INT_SIZE))
-        block = postfile.read(abs(length))
-        info = loads(block)  # the data follows the info pickle, which loads ignores
-        yield info, block[len(dumps(info, 2)):]
+        (length,) = unpack_int(buf[pos:pos + _INT_SIZE])
+        pos += _INT_SIZE
+        size = -length if length < 0 else length
+        yield buf[pos:pos + size], length < 0
+        pos += size
         if length < 0:
             return
 
 
-def _shifted(info: tuple[Any, ...], data: bytes, base: int,
-             compression: int) -> tuple[tuple[Any, ...], bytes]:
-    """The block with its documents renumbered by ``base``.
+def _shifted(block: Any, base: int, compression: int) -> bytes:
+    """The block (info and data) with its documents renumbered by ``base``.
 
     Ids are delta-encoded from 0 in every block, so only the first one and
     the block's last id (in its info) change.
     """
+    info = loads(block)  # the data follows the info pickle, which loads ignores
     count, last_id, max_weight, comp, min_len, max_len = info
-    if base == 0:
-        return info, data
+    data = block[len(dumps(info, 2)):]
     ids, weights, values = loads(zlib.decompress(data) if comp else data)
     raw = dumps(((ids[0] + base, *ids[1:]), weights, values), 2)
     comp = compression if len(raw) >= COMPRESSION_MIN_SIZE else 0
-    return ((count, last_id + base, max_weight, comp, min_len, max_len),
-            zlib.compress(raw, comp) if comp else raw)
+    return (dumps((count, last_id + base, max_weight, comp, min_len, max_len), 2)
+            + (zlib.compress(raw, comp) if comp else raw))
 
 
 def _combined(infos: list[tuple[W3TermInfo, int]]) -> W3TermInfo:
@@ -187,22 +196,20 @@ def _combined(infos: list[tuple[W3TermInfo, int]]) -> W3TermInfo:
     return out
 
 
-def _copy_term(fw: Any, infos: list[tuple[W3TermInfo, int]],
-               postfiles: list[Any]) -> W3TermInfo:
+def _copy_term(fw: Any, infos: list[tuple[W3TermInfo, int]], buffers: list[Any]) -> W3TermInfo:
     out = _combined(infos)
+    compression = fw._codec._compression
+    parts = [WHOOSH3_HEADER_MAGIC]
+    last = len(infos) - 1
+    for n, ((ti, base), buf) in enumerate(zip(infos, buffers)):
+        for block, is_last in _raw_blocks(buf, ti._offset):
+            data = _shifted(block, base, compression) if base else bytes(block)
+            # Only the very last block of the merged list keeps the "last block" sign.
+            parts.append(pack_int(-len(data) if is_last and n == last else len(data)))
+            parts.append(data)
     postfile = fw._postfile
     start = postfile.tell()
-    postfile.write(WHOOSH3_HEADER_MAGIC)
-    compression = fw._codec._compression
-    blocks = [(b, base) for (ti, base), pf in zip(infos, postfiles)
-              for b in _blocks_of(pf, ti._offset)]
-    for n, ((info, data), base) in enumerate(blocks):
-        info, data = _shifted(info, data, base, compression)
-        infobytes = dumps(info, 2)
-        length = len(infobytes) + len(data)
-        postfile.write(pack_int(-length if n == len(blocks) - 1 else length))
-        postfile.write(infobytes)
-        postfile.write(data)
+    postfile.write(b"".join(parts))
     out.set_extent(start, postfile.tell() - start)
     return out
 
@@ -210,7 +217,7 @@ def _copy_term(fw: Any, infos: list[tuple[W3TermInfo, int]],
 def _copy_postings(fw: Any, sources: list[Source], schema: Any) -> None:
     """Write every term of ``sources`` into the field writer ``fw``, block by block."""
     streams = [_segment_items(reader, schema, i) for i, (reader, _) in enumerate(sources)]
-    postfiles = [reader._terms._postfile for reader, _ in sources]
+    postfiles = [_buffer(reader._terms._postfile) for reader, _ in sources]
     current: tuple[str, bytes] | None = None
     infos: list[tuple[W3TermInfo, int]] = []
     files: list[Any] = []
@@ -242,6 +249,29 @@ def _copy_postings(fw: Any, sources: list[Source], schema: Any) -> None:
     fw.is_closed = True
 
 
+class _LengthsOnce:
+    """A segment reader whose field lengths are read once per field.
+
+    Whoosh's ``write_per_doc`` asks every document's length of every field;
+    for a field without lengths (ids, numbers) each answer looks for the
+    length file on disk again: one ``stat`` per document and field.
+    """
+
+    def __init__(self, reader: SegmentReader) -> None:
+        self._reader = reader
+        self._lengths: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> Any:
+        get = self._lengths.get(fieldname)
+        if get is None:
+            get = self._lengths[fieldname] = _PreloadedLengths(
+                self._reader._perdoc).doc_field_length_reader(fieldname, default)
+        return get(docnum)
+
+
 def _copyable(reader: SegmentReader) -> bool:
     """Blocks can be copied from a segment without deletions and without inlined postings."""
     return not reader.has_deletions() and reader._codec.__class__.__name__ == "W3Codec"
@@ -260,7 +290,7 @@ def OPTIMIZE_FAST(writer: Any, segments: list[Any]) -> list[Any]:  # noqa: N802 
         names = set(writer.schema.names()) | {
             f for f in reader.indexed_field_names() if f in writer.schema}
         basedoc = writer.docnum
-        docmap = writer.write_per_doc(names, reader)
+        docmap = writer.write_per_doc(names, _LengthsOnce(reader))
         streams.append(_segment_terms(reader, basedoc, docmap))
         sources.append((reader, basedoc))
     if all(_copyable(r) for r in readers):

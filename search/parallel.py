@@ -41,6 +41,10 @@ from .schema import build_schema
 
 STAGING = ".lotes"  # under the index folder; a leading dot keeps Whoosh from cleaning it
 
+# Memory for a worker's posting pool before Whoosh spills it to temporary runs (and sorts
+# them again from disk, which costs more than the indexing). Whoosh's default is 128 MB.
+POOL_MB = 512
+
 # Batches written at the same time per worker: one being written, one queued, so a
 # worker never waits for the parent between batches.
 IN_FLIGHT_PER_WORKER = 2
@@ -77,7 +81,7 @@ def write_segment(settings: Settings, document_ids: Sequence[int]) -> tuple[Any,
     with session_scope(services.sessions) as session:
         docs = load_documents(session, document_ids)
     ix = windex.open_dir(str(staging_dir(settings.index_dir)))
-    writer = SegmentWriter(ix, _lk=False)
+    writer = SegmentWriter(ix, _lk=False, limitmb=POOL_MB)
     added = 0
     try:
         for doc_id in document_ids:

@@ -211,6 +211,7 @@ def test_warm_up_reads_every_segment_before_the_first_search(svc: Services) -> N
     from search import arrays
 
     arrays.clear_caches()
+    query._views.clear()  # as in a process that has not searched yet
     assert arrays._segments.size == 0
     assert query.warm_up(svc)
     leaves = search_index.cached_searcher(svc.settings.index_dir).reader().leaf_readers()
