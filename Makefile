@@ -13,8 +13,11 @@ run: install
 	$(BIN)/archivo demo
 	$(BIN)/archivo serve --host $(HOST) --port $(PORT)
 
-# pytest exits 5 when it collected no test: that is a failure here, said plainly.
+# The dependency audit runs first (a known vulnerability fails; what it could not look up is
+# listed), so pytest's summary stays the last line. pytest exits 5 when it collected no
+# test: that is a failure here, said plainly.
 test: install-test
+	@$(BIN)/python scripts/audit_deps.py || exit 1
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest no ejecutó ninguna prueba" >&2; exit 1; fi; \
 	exit $$status
