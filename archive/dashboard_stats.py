@@ -98,6 +98,7 @@ class DashboardStats:
     pages_today: int
     documents_processed_today: int
     queue_pending: int | None  # None: the queue did not answer
+    index_queue_pending: int | None  # the index writer's own queue (None: no answer)
     review: ReviewBacklog
     errors_last_7_days: int
     recent_errors: list[RecentError] = field(default_factory=list)
@@ -108,9 +109,10 @@ class DashboardStats:
         return next((s.count for s in self.by_status if s.status == str(status)), 0)
 
 
-def queue_length(services: Services) -> int | None:
+def queue_length(services: Services, *, index: bool = False) -> int | None:
+    """Messages waiting on the document queue (or on the index writer's queue)."""
     try:
-        return int(services.huey.pending_count())
+        return int((services.index_huey if index else services.huey).pending_count())
     except Exception:  # noqa: BLE001 - the dashboard reports "no answer", never a 500
         log.warning("la cola de tareas no responde", exc_info=True)
         return None
@@ -161,7 +163,8 @@ def collect(services: Services, *, now: dt.datetime | None = None) -> DashboardS
     return DashboardStats(
         computed_at=now, by_status=by_status, total_documents=sum(s.count for s in by_status),
         pages_today=pages_today, documents_processed_today=len(runs),
-        queue_pending=queue_length(services), review=review, errors_last_7_days=errors,
+        queue_pending=queue_length(services),
+        index_queue_pending=queue_length(services, index=True), review=review, errors_last_7_days=errors,
         recent_errors=recent, overdue_loans=len(late), overdue_loan_list=late_list)
 
 

@@ -90,6 +90,19 @@ def test_queue_that_does_not_answer_is_not_a_zero(services: Services,
 
     monkeypatch.setattr(services.huey, "pending_count", broken)
     assert collect(services).queue_pending is None
+    assert collect(services).index_queue_pending == 0  # the other queue still answers
+    monkeypatch.setattr(services.index_huey, "pending_count", broken)
+    assert collect(services).index_queue_pending is None
+
+
+def test_index_queue_length_is_counted_apart(services: Services) -> None:
+    from search.tasks import request_indexing
+
+    before = collect(services)
+    request_indexing(services)
+    after = collect(services)
+    assert after.index_queue_pending == (before.index_queue_pending or 0) + 1
+    assert after.queue_pending == before.queue_pending
 
 
 def _dispatch_fixture(services: Services) -> None:
