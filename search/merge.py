@@ -162,6 +162,40 @@ def _raw_blocks(buf: Any, offset: int) -> Iterator[tuple[Any, bool]]:
             return
 
 
+# Pickle protocol 2 opcodes for a non-negative int below 2**31, and their argument sizes.
+_INT_ARGS = {ord("K"): 1, ord("M"): 2, ord("J"): 4}
+_PROTO2 = b"\x80\x02"
+_MARK = ord("(")
+
+
+def _pickled_int(n: int) -> bytes:
+    """``n`` as pickle protocol 2 writes it (so a patched block is what ``dumps`` makes)."""
+    if n < 0x100:
+        return b"K" + bytes((n,))
+    if n < 0x10000:
+        return b"M" + n.to_bytes(2, "little")
+    return b"J" + n.to_bytes(4, "little", signed=True)
+
+
+def _shift_first_id(raw: bytes, base: int) -> bytes | None:
+    """The pickled ``(ids, weights, values)`` with ``base`` added to its first id.
+
+    The first id is the first thing pickled after the protocol header (after a
+    MARK when the block has more than three ids), so it is patched in place
+    instead of unpickling and pickling the whole block. None: not that shape.
+    """
+    if raw[:2] != _PROTO2 or len(raw) < 4:
+        return None
+    at = 3 if raw[2] == _MARK else 2
+    size = _INT_ARGS.get(raw[at])
+    if size is None:
+        return None
+    value = int.from_bytes(raw[at + 1:at + 1 + size], "little", signed=size == 4) + base
+    if not 0 <= value < 2**31:
+        return None
+    return raw[:at] + _pickled_int(value) + raw[at + 1 + size:]
+
+
 def _shifted(block: Any, base: int, compression: int) -> bytes:
     """The block (info and data) with its documents renumbered by ``base``.
 
@@ -170,12 +204,15 @@ def _shifted(block: Any, base: int, compression: int) -> bytes:
     """
     info = loads(block)  # the data follows the info pickle, which loads ignores
     count, last_id, max_weight, comp, min_len, max_len = info
-    data = block[len(dumps(info, 2)):]
-    ids, weights, values = loads(zlib.decompress(data) if comp else data)
-    raw = dumps(((ids[0] + base, *ids[1:]), weights, values), 2)
-    comp = compression if len(raw) >= COMPRESSION_MIN_SIZE else 0
+    data = bytes(block[len(dumps(info, 2)):])
+    raw = zlib.decompress(data) if comp else data
+    shifted = _shift_first_id(raw, base)
+    if shifted is None:
+        ids, weights, values = loads(raw)
+        shifted = dumps(((ids[0] + base, *ids[1:]), weights, values), 2)
+    comp = compression if len(shifted) >= COMPRESSION_MIN_SIZE else 0
     return (dumps((count, last_id + base, max_weight, comp, min_len, max_len), 2)
-            + (zlib.compress(raw, comp) if comp else raw))
+            + (zlib.compress(shifted, comp) if comp else shifted))
 
 
 def _combined(infos: list[tuple[W3TermInfo, int]]) -> W3TermInfo:

@@ -141,3 +141,15 @@ def test_reindex_command_takes_the_number_of_processes(svc: Services) -> None:
     assert result.exit_code == 0, result.output
     assert "Índice reconstruido: 40 documento(s)" in result.output
     assert search(svc, "medidor 100039").total == 1
+
+
+@pytest.mark.parametrize("ids", [(0,), (5, 1), (255, 1, 2), (3, 1, 1, 1), (70000, 2, 3, 4, 5)])
+@pytest.mark.parametrize("base", [0, 1, 250, 65_000, 70_000, 2**24])
+def test_first_id_patched_in_place_is_what_pickle_writes(ids: tuple[int, ...],
+                                                         base: int) -> None:
+    from pickle import dumps
+
+    weights, values = (1.0, 2.0)[:1] if len(ids) == 1 else None, (b"ab",) * len(ids)
+    raw = dumps((ids, weights, values), 2)
+    patched = merge._shift_first_id(raw, base)
+    assert patched == dumps(((ids[0] + base, *ids[1:]), weights, values), 2)
