@@ -65,9 +65,25 @@ def terms_of(q: wq.Query | None, reader: IndexReader) -> HitTerms:
     return out
 
 
+_NUMBER_SEPARATORS = re.compile(r"[.,\-/]")
+
+
+def _cannot_hold(text: str, terms: HitTerms) -> bool:
+    """True when ``text`` surely holds none of ``terms`` (numbers only: an exact lookup).
+
+    A number matches only if its digits appear in a row once the separators
+    the analyzer removes are gone: one C-level pass instead of analysing
+    every word of every page of the document.
+    """
+    if terms.stems or not all(t.isdigit() for t in terms.exact):
+        return False
+    bare = _NUMBER_SEPARATORS.sub("", text)
+    return not any(t in bare for t in terms.exact)
+
+
 def hit_spans(text: str, terms: HitTerms) -> list[tuple[int, int]]:
     """Merged, sorted character spans of ``text`` that match ``terms``."""
-    if not terms or not text:
+    if not terms or not text or _cannot_hold(text, terms):
         return []
     spans = sorted((s, e) for f, t, s, e in term_spans(text) if terms.matches(f, t))
     merged: list[tuple[int, int]] = []

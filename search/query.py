@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from archive.db import session_scope
+from archive.db import read_scope
 from archive.models import RegionalUnit
 from archive.services import Services
 
@@ -67,7 +67,7 @@ def _regional_loader(services: Services) -> Callable[[], RegionalUnits]:
         hit: tuple[float, RegionalUnits] | None = vars(services).get(_REGIONAL_ATTR)
         if hit is not None and now - hit[0] < REGIONAL_TTL_S:
             return hit[1]
-        with session_scope(services.sessions) as session:
+        with read_scope(services.sessions) as session:
             units = [(code, name, city) for code, name, city in session.execute(
                 select(RegionalUnit.code, RegionalUnit.name, RegionalUnit.city)
                 .order_by(RegionalUnit.code))]
@@ -125,15 +125,16 @@ def search(services: Services, text: str, *, page: int = 1, per_page: int = 20,
 def _search_exact(services: Services, req: ExactRequest, clauses: list[Clause],
                   units: Callable[[], RegionalUnits], boxes: bool,
                   base: dict[str, Any]) -> SearchResults:
-    with session_scope(services.sessions) as session:
+    page, per_page = base["page"], base["per_page"]
+    terms = _exact_terms(req)
+    with read_scope(services.sessions) as session:  # one read for the lookup and its rows
         docs = exact.lookup(session, req, clauses)
+        chosen = docs[(page - 1) * per_page: page * per_page]
+        ranked: list[Ranked] = [(d.id, None, None) for d in chosen]
+        hits = load_hits(services, ranked, terms, boxes=boxes, session=session,
+                         known={d.id: d for d in chosen})
     facets = count_facets(((d.doc_type, d.regional, exact.effective_day(d) // 10000) for d in docs),
                           _names(units))
-    page, per_page = base["page"], base["per_page"]
-    chosen = docs[(page - 1) * per_page: page * per_page]
-    terms = _exact_terms(req)
-    ranked: list[Ranked] = [(d.id, None, None) for d in chosen]
-    hits = load_hits(services, ranked, terms, boxes=boxes)
     # Always newest first: relevance means nothing when every document matches exactly.
     return SearchResults(mode=MODE_EXACT, total=len(docs), hits=hits, facets=facets,
                          message=exact.describe(req), **{**base, "sort": "fecha"})

@@ -182,3 +182,18 @@ def test_one_pass_page_analysis_equals_whoosh_analyzers() -> None:
         text = " ".join(rng.choice(pieces) for _ in range(rng.randint(0, 60)))
         for name, ref in reference.items():
             assert sorted(schema[name].index(text)) == sorted(ref.index(text)), (name, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Suministro NIS 4.992.383, titular Ana.", "nis 4992383", "NIS: 4,992,383 y 15/03/2023",
+    "otro número 4.992.38 y 14992383", "sin números", "4992 383 con espacio", ""])
+def test_the_quick_number_check_never_hides_a_hit(text: str) -> None:
+    """Exact lookups skip analysing pages that cannot hold the number: same spans as without."""
+    from search import highlight
+
+    terms = highlight.HitTerms(exact={"4992383"})
+    full = sorted((s, e) for f, t, s, e in term_spans(text)
+                  if terms.matches(f, t))
+    assert highlight.hit_spans(text, terms) == full
+    if full:
+        assert not highlight._cannot_hold(text, terms)
