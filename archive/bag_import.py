@@ -328,13 +328,16 @@ def _restore_document(services: Services, folder: Path, meta: dict[str, Any], ba
     sha = keys.check_sha256(orig["sha256"])
     okey = keys.original_key(sha)
     original_path = _member(folder, orig["archivo"])
-    had_original = store.exists(okey)
+    # Intact means present with the right bytes: a copy damaged in place (same size) is
+    # rewritten from the bag (the bag was validated first) and counts as repaired.
+    intact = store.exists(okey) and store.sha256_of(okey) == sha
     with original_path.open("rb") as fh:
-        stored = store.put_original(fh, media_type=orig.get("tipo_medio") or "application/octet-stream")
+        stored = store.put_original(fh, media_type=orig.get("tipo_medio") or "application/octet-stream",
+                                    verify_existing=True)
     if stored.sha256 != sha:
         raise BagRefused(f"El original de {folder.name} no coincide con el SHA-256 de sus "
                          "metadatos; la bolsa es inconsistente.")
-    repaired = 0 if had_original else 1
+    repaired = 0 if intact else 1
     with session_scope(services.sessions) as session:
         existing = _find(session, okey)
         if existing is not None:

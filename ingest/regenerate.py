@@ -52,11 +52,9 @@ KIND_WORDS = {"image": ("la imagen", "faltaba", "dañada"),
               "words": ("las palabras", "faltaban", "dañadas")}
 _RESTORE = ("Restaure el original desde una bolsa exportada antes («archivo import-bag BOLSA») "
             "o desde la copia de seguridad del almacenamiento y vuelva a intentarlo.")
-# import-bag only rewrites an original that is missing or changed size (put_original).
-_REPLACE = ("Reemplácelo con la copia de seguridad del almacenamiento, o quítelo del "
-            "almacenamiento y repóngalo desde una bolsa exportada antes con «archivo import-bag "
-            "BOLSA» (la restauración no sobrescribe un original dañado que conserva su tamaño), "
-            "y vuelva a intentarlo.")
+_REPLACE = ("Repóngalo desde una bolsa exportada antes («archivo import-bag BOLSA»: la "
+            "restauración vuelve a calcular la suma del original guardado y reemplaza uno "
+            "dañado) o desde la copia de seguridad del almacenamiento, y vuelva a intentarlo.")
 
 
 class RegenerateRefused(ArchivoError):

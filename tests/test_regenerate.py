@@ -335,9 +335,14 @@ def test_a_lost_pdf_and_word_boxes_of_a_text_pdf_on_both_databases(db_url: str,
         svc.dispose()
 
 
+@pytest.mark.parametrize("damage", ["cortado", "mismo tamaño"])
 def test_an_original_restored_from_a_bag_can_be_regenerated_from(services: Services,
-                                                                 tmp_path: Path) -> None:
-    """What the refusal says to do works: restore the original, then regenerate."""
+                                                                 tmp_path: Path,
+                                                                 damage: str) -> None:
+    """What the refusal says to do works: restore the original, then regenerate.
+
+    Also for a copy damaged in place that kept its size: the restore re-hashes it.
+    """
     from archivo_cli.main import cli
 
     number = _born_digital(services, tmp_path, "acuerdo", ["Acuerdo de pago NIS 4567890"])
@@ -346,7 +351,10 @@ def test_an_original_restored_from_a_bag_can_be_regenerated_from(services: Servi
     assert CliRunner().invoke(cli, ["export", number, str(bag)], env=env).exit_code == 0
     keys = _keys(services, number)
     original = services.store.get_bytes(keys["original"])
-    services.store.put_bytes(keys["original"], original[:-10])  # a copy cut short
+    if damage == "cortado":
+        services.store.put_bytes(keys["original"], original[:-10])  # a copy cut short
+    else:
+        _flip(services, keys["original"])  # a flipped byte: same size, other bytes
     _flip(services, keys["page1-thumb"])  # the bag does not put back damaged derivatives
     thumb = services.store.get_bytes(keys["page1-thumb"])
     out = run(services, "regenerar", number)

@@ -151,15 +151,27 @@ class ObjectStore(ABC):
             self._commit(staged, key, media_type)
         return StoredObject(key, staged.size, staged.sha256, media_type)
 
-    def put_original(self, stream: BinaryIO, media_type: str = DEFAULT_MEDIA_TYPE) -> StoredObject:
-        """Store an uploaded file under its content address; the same bytes are written once."""
+    def put_original(self, stream: BinaryIO, media_type: str = DEFAULT_MEDIA_TYPE, *,
+                     verify_existing: bool = False) -> StoredObject:
+        """Store an uploaded file under its content address; the same bytes are written once.
+
+        ``verify_existing`` (a restore): an existing copy of the same size is
+        re-hashed too, so a damaged copy that kept its size is replaced.
+        """
         with self._stage(stream) as staged:
             key = original_key(staged.sha256)
             existing = self._stat_or_none(key)
             # A size mismatch means a damaged earlier copy: overwrite it with the good bytes.
-            if existing is None or existing.size != staged.size:
+            if (existing is None or existing.size != staged.size
+                    or (verify_existing and self.sha256_of(key) != staged.sha256)):
                 self._commit(staged, key, media_type)
         return StoredObject(key, staged.size, staged.sha256, media_type)
+
+    def sha256_of(self, key: str) -> str:
+        """Re-hash a stored object (read in chunks)."""
+        with self.open(key) as fh:
+            sha256, _ = copy_hashing(fh.read, lambda _chunk: None)
+        return sha256
 
     def get_bytes(self, key: str) -> bytes:
         """Whole object in memory: only for small derivatives (thumbnails, word boxes)."""
