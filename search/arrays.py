@@ -317,6 +317,11 @@ def segment_columns(segreader: Any, length_fields: tuple[str, ...]) -> SegmentCo
     return _segments.get(key, lambda: _read_columns(segreader, length_fields))
 
 
+def cached_bytes() -> int:
+    """Bytes of posting arrays held between queries now."""
+    return _postings.size
+
+
 def clear_caches() -> None:
     """Forget every cached array (tests; a recreated index gets new segment ids anyway)."""
     _postings.clear()

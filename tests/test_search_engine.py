@@ -216,8 +216,14 @@ def test_warm_up_reads_every_segment_before_the_first_search(svc: Services) -> N
     assert query.warm_up(svc)
     leaves = search_index.cached_searcher(svc.settings.index_dir).reader().leaf_readers()
     assert arrays._segments.size == len(leaves) > 1  # every segment's columns, read once
+    glued = [k for k in arrays._postings._items if k[0] == "pos" and k[3] == b"de"]
+    assert len(glued) == len(leaves)  # and the positions of "de" in each, for phrases
     query.warm_up(svc)
     assert arrays._segments.size == len(leaves)
+    before = {k for k in arrays._postings._items if k[0] == "pos"}
+    assert run(svc, '"robo de medidor"', arrays=True).total > 0
+    read = {k[3] for k in arrays._postings._items if k[0] == "pos"} - {k[3] for k in before}
+    assert read == {b"robo", b"medidor"}  # the positions of "de" were already there
 
 
 def test_warm_up_of_an_empty_or_missing_index_is_harmless(tmp_path: Path) -> None:
