@@ -43,6 +43,7 @@ from typing import Any
 
 from whoosh.codec.whoosh3 import COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC, W3TermInfo
 from whoosh.reading import SegmentReader
+from whoosh.util import fib
 from whoosh.system import _INT_SIZE, pack_int, pack_ushort, unpack_int
 
 Posting = tuple[str, bytes, int, float, Any]
@@ -314,10 +315,10 @@ def _copyable(reader: SegmentReader) -> bool:
     return not reader.has_deletions() and reader._codec.__class__.__name__ == "W3Codec"
 
 
-def OPTIMIZE_FAST(writer: Any, segments: list[Any]) -> list[Any]:  # noqa: N802 - like Whoosh's
-    """Merge policy: every segment into the writer's new one (the writer must add nothing)."""
+def _merge_into(writer: Any, segments: list[Any]) -> None:
+    """Merge ``segments`` into the writer's new segment (the writer must add nothing)."""
     if writer.docnum or getattr(writer, "_added", False):
-        raise ValueError("OPTIMIZE_FAST merges segments only; this writer has documents")
+        raise ValueError("a fast merge merges segments only; this writer has documents")
     readers: list[SegmentReader] = []
     streams: list[Iterator[TermPostings]] = []
     sources: list[Source] = []
@@ -337,7 +338,39 @@ def OPTIMIZE_FAST(writer: Any, segments: list[Any]) -> list[Any]:  # noqa: N802 
     else:
         writer.pool = _MergedPool(streams, readers, writer.pool)
     writer._added = True
+
+
+def OPTIMIZE_FAST(writer: Any, segments: list[Any]) -> list[Any]:  # noqa: N802 - like Whoosh's
+    """Merge policy: every segment into the writer's new one (the writer must add nothing)."""
+    _merge_into(writer, segments)
     return []
+
+
+def small_segments(segments: list[Any]) -> list[Any]:
+    """The segments Whoosh's ``MERGE_SMALL`` would merge (its Fibonacci rule), or none.
+
+    Sorted by size, smallest first; merged once there are more than four and
+    they hold fewer documents than the next Fibonacci number: merges grow
+    geometrically, so each document is rewritten a logarithmic number of times.
+    """
+    chosen: list[Any] = []
+    total = 0
+    for i, seg in enumerate(sorted(segments, key=lambda s: s.doc_count_all())):
+        total += max(0, seg.doc_count_all())
+        chosen.append(seg)
+        if i > 3 and total < fib(i + 5):
+            return chosen if len(chosen) > 1 else []
+    return []
+
+
+def MERGE_SMALL_FAST(writer: Any, segments: list[Any]) -> list[Any]:  # noqa: N802
+    """Merge policy: ``MERGE_SMALL``'s choice, merged by ``_merge_into`` (the writer adds
+    nothing). Whoosh's own merge pushes every posting through its sorting pool."""
+    chosen = small_segments(segments)
+    if chosen:
+        _merge_into(writer, chosen)
+    ids = {seg.segment_id() for seg in chosen}
+    return [seg for seg in segments if seg.segment_id() not in ids]
 
 
 class _PreloadedLengths:

@@ -153,3 +153,40 @@ def test_first_id_patched_in_place_is_what_pickle_writes(ids: tuple[int, ...],
     raw = dumps((ids, weights, values), 2)
     patched = merge._shift_first_id(raw, base)
     assert patched == dumps(((ids[0] + base, *ids[1:]), weights, values), 2)
+
+
+def _entries(index_dir: Path) -> dict[str, tuple[Any, list[Any]]]:
+    """Every live entry by key: its stored fields and its postings (field, term, weight, value)."""
+    ix = windex.open_dir(str(index_dir))
+    with ix.reader() as reader:
+        stored = {d: f for d, f in reader.iter_docs()}  # live documents only
+        postings: dict[int, list[Any]] = {}
+        for fieldname, text, docnum, weight, value in reader.iter_postings():
+            if docnum in stored:
+                postings.setdefault(docnum, []).append((fieldname, text, weight, value))
+    entries = {f["key"]: (f, sorted(postings.get(d, []))) for d, f in stored.items()}
+    assert len(entries) == len(stored)  # no page entry twice (a deletion lost in a merge)
+    return entries
+
+
+def test_small_batches_merge_small_segments_fast_and_keep_every_entry(
+        svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    from search import index as search_index
+
+    search_index.reset_index(svc.settings.index_dir)
+    indexer.prepare_index(svc)
+    merges: list[int] = []
+    real = merge._merge_into
+    monkeypatch.setattr(merge, "_merge_into",
+                        lambda writer, segs: merges.append(len(segs)) or real(writer, segs))
+    indexer.index_pending(svc, batch=2)  # 20 commits, as the indexer task makes them
+    for doc_id in (3, 7, 11, 12):  # reindexed: their old pages stay deleted in old segments
+        set_text(svc, doc_id, 1, f"texto corregido del documento {doc_id}", mark_due=True)
+    indexer.index_pending(svc, batch=1)
+    assert merges and all(n > 1 for n in merges)  # merged along the way, the fast way
+    segments = windex.open_dir(str(svc.settings.index_dir))._segments()
+    assert len(segments) < 10  # 24 commits did not leave 24 segments
+    incremental = _entries(svc.settings.index_dir)
+    indexer.rebuild(svc, workers=1)
+    assert _entries(svc.settings.index_dir) == incremental  # nothing lost, nothing doubled
+    assert search(svc, "corregido documento 11").total == 1
