@@ -455,16 +455,21 @@ def _blob_batches(services: Services, sample: int | None) -> Iterator[list[Blob]
         for start in range(0, len(blobs), BATCH):
             yield blobs[start:start + BATCH]
         return
+    yield from _in_id_order(services, Blob)
+
+
+def _in_id_order(services: Services, model: Any) -> Iterator[list[Any]]:
+    """Every row of ``model`` in batches of ``BATCH``, by id, each read in its own session."""
     after = 0
     while True:
         with session_scope(services.sessions) as session:
-            blobs = list(session.scalars(select(Blob).where(Blob.id > after)
-                                         .order_by(Blob.id).limit(BATCH)))
+            rows = list(session.scalars(select(model).where(model.id > after)
+                                        .order_by(model.id).limit(BATCH)))
             session.expunge_all()
-        if not blobs:
+        if not rows:
             return
-        after = blobs[-1].id
-        yield blobs
+        after = rows[-1].id
+        yield rows
 
 
 def check_objects(services: Services, *, sample: int | None = None, clean: bool = False,
@@ -503,15 +508,7 @@ def check_objects(services: Services, *, sample: int | None = None, clean: bool 
 
 
 def _stream_events(services: Services, progress: Progress) -> Iterator[AuditEvent]:
-    after = 0
-    while True:
-        with session_scope(services.sessions) as session:
-            events = list(session.scalars(select(AuditEvent).where(AuditEvent.id > after)
-                                          .order_by(AuditEvent.id).limit(BATCH)))
-            session.expunge_all()
-        if not events:
-            return
-        after = events[-1].id
+    for events in _in_id_order(services, AuditEvent):
         for ev in events:
             yield ev
             progress.advance()
