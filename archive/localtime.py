@@ -57,6 +57,19 @@ def fmt_date(day: dt.date | dt.datetime | None) -> str:
     return day.strftime("%d/%m/%Y")
 
 
+def iso_local(value: dt.date | dt.datetime | None) -> str | None:
+    """ISO 8601 for machines: instants in Paraguay's time with their offset, days as days.
+
+    One spelling for every API reply, so a client never has to guess whether a
+    bare ``2026-11-01T12:00:00`` was UTC or local.
+    """
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return local_datetime(value).isoformat(timespec="seconds")
+    return value.isoformat()
+
+
 def fmt_datetime(moment: dt.datetime | None) -> str:
     """dd/mm/aaaa hh:mm in Paraguay's time; empty for no instant."""
     return local_datetime(moment).strftime("%d/%m/%Y %H:%M") if moment else ""

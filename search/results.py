@@ -11,14 +11,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from archive.localtime import iso_local
+
 MODE_TEXT = "texto"  # answered by the full-text index
 MODE_EXACT = "exacto"  # an identifier answered by the database
 MODE_EMPTY = "vacio"  # nothing to search for
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes; they are UTC, so say so in the JSON."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -58,8 +55,8 @@ class DocumentHit:
             "tipo_nombre": self.doc_type_label,
             "estado": self.status,
             "nis": list(self.nis),
-            "fecha": self.document_date.isoformat() if self.document_date else None,
-            "recibido": _utc(self.received_at).isoformat() if self.received_at else None,
+            "fecha": iso_local(self.document_date),
+            "recibido": iso_local(self.received_at),  # the API's one format: local, with offset
             "titulo": self.title,
             "puntaje": round(self.score, 4) if self.score is not None else None,
             "pagina": self.page,

@@ -25,6 +25,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from archive.enums import DocumentType
+from archive.localtime import iso_local
 from archive.models import AuditEvent, Document, DocumentSupply, Supply
 from archive.nis import normalize_nis
 
@@ -49,8 +50,8 @@ def _utc(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.replace(tzinfo=dt.timezone.utc) if moment and moment.tzinfo is None else moment
 
 
-def _iso(value: dt.date | dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+# Same spelling as every API reply: local time with its offset.
+_iso = iso_local
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,14 @@ domain as a 500), because the API is fed by other systems, not by forms.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Iterable
 
 from flask import current_app, request
 
 from archive.enums import DocumentType
 from archive.errors import ArchivoError
+from archive.localtime import iso_local
 from archive.nis import normalize_nis_list
 from archive.services import Services
 
@@ -29,6 +31,15 @@ def actor() -> str:
     user = current_user()
     assert user is not None  # enforce_access let no anonymous request through
     return user.username
+
+
+def iso(value: dt.date | dt.datetime | None) -> str | None:
+    """The API's one timestamp format: ISO 8601 in Paraguay's time with its offset.
+
+    Instants become ``2026-11-01T09:30:00-03:00``; a bare date stays ``2026-11-01``
+    (a local calendar day); ``None`` stays ``None``.
+    """
+    return iso_local(value)
 
 
 def split_values(raw: Iterable[str]) -> list[str]:

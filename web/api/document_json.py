@@ -7,16 +7,13 @@ role-checked download routes, never at storage.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import url_for
 
 from archive.document_view import DocumentView, EventView, LinkView, PageView
 
-
-def _iso(value: dt.date | dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+from .common import iso as _iso
 
 
 def document_url(doc_id: int) -> str:
