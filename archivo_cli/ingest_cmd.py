@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
@@ -13,25 +14,48 @@ from archive.enums import DocumentType
 from archive.errors import ArchivoError
 from ingest.accept import accept_stream
 from ingest.errors import RejectedInput
+from ingest.sniff import is_plainly_not_a_scan, read_head
 from ingest.status import is_final, summaries
 
 from .common import friendly_errors, get_services
 from .runtime import require_initialized, start_background_worker
 
 
-def expand_paths(paths: tuple[str, ...]) -> list[Path]:
-    """Files as given, folders walked recursively in name order (hidden files skipped)."""
-    out: list[Path] = []
+@dataclass
+class Walk:
+    """What to archive, and what a folder held that is plainly not a scan."""
+
+    files: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+
+
+def expand_paths(paths: tuple[str, ...]) -> Walk:
+    """Files as given, folders walked recursively in name order (hidden files skipped).
+
+    Inside a folder, sidecars and desktop leftovers are set aside (see
+    ``is_plainly_not_a_scan``); a file named on the command line is always tried,
+    so it gets its clear error if it is not a scan.
+    """
+    walk = Walk()
     for raw in paths:
         p = Path(raw)
         if p.is_dir():  # hidden names are skipped below the folder given, not above it
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file()
-                              and not any(part.startswith(".") for part in f.relative_to(p).parts)))
+            for f in sorted(f for f in p.rglob("*") if f.is_file()
+                            and not any(part.startswith(".") for part in f.relative_to(p).parts)):
+                (walk.skipped if _plainly_not_a_scan(f) else walk.files).append(f)
         elif p.is_file():
-            out.append(p)
+            walk.files.append(p)
         else:
             raise ArchivoError(f"No existe el archivo o carpeta «{raw}».")
-    return out
+    return walk
+
+
+def _plainly_not_a_scan(path: Path) -> bool:
+    try:
+        head = read_head(path)
+    except OSError:  # unreadable: tried anyway, so the table says why
+        return False
+    return is_plainly_not_a_scan(path.name, head)
 
 
 @click.command()
@@ -51,7 +75,8 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], doc_type: str | None, nis
     """Ingresa archivos escaneados (TIFF, PDF, JPEG, PNG) o carpetas enteras."""
     svc = get_services(ctx)
     require_initialized(svc)
-    files = expand_paths(paths)
+    walk = expand_paths(paths)
+    files = walk.files
     rows: list[dict[str, object]] = []
     dtype = DocumentType(doc_type) if doc_type else None
     for path in tqdm(files, desc="Recibiendo", unit="archivo", disable=as_json or len(files) < 2):
@@ -86,10 +111,10 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], doc_type: str | None, nis
                               "nis": info[k].nis, "paginas": info[k].pages}
                              for k in kids if k in info]
     if as_json:
-        for row in rows:
+        for row in rows + [_skipped_row(p) for p in walk.skipped]:
             click.echo(json.dumps(row, ensure_ascii=False))
     else:
-        _table(rows)
+        _table(rows, len(walk.skipped))
     if any(r["estado"] in {"rechazado", "error"} for r in rows):
         ctx.exit(1)
 
@@ -121,7 +146,12 @@ def _wait(svc, ids: list[int], *, quiet: bool) -> dict[int, list[int]]:  # type:
         consumer.stop(graceful=True)
 
 
-def _table(rows: list[dict[str, object]]) -> None:
+def _skipped_row(path: Path) -> dict[str, object]:
+    return {"archivo": str(path), "documento_id": None, "numero": None, "estado": "omitido",
+            "motivo": "no es un escaneo"}
+
+
+def _table(rows: list[dict[str, object]], skipped: int = 0) -> None:
     click.echo(f"{'ARCHIVO':30} {'NÚMERO':16} {'ESTADO':10} {'TIPO':26} {'PÁG':>4}  NIS")
     for r in rows:
         name = Path(str(r["archivo"])).name[:30]
@@ -138,4 +168,7 @@ def _table(rows: list[dict[str, object]]) -> None:
     counts: dict[str, int] = {}
     for r in rows:
         counts[str(r["estado"])] = counts.get(str(r["estado"]), 0) + 1
-    click.echo("Resumen: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    parts = [", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))] if counts else []
+    if skipped:
+        parts.append(f"omitidos: {skipped}, no son escaneos")
+    click.echo("Resumen: " + ("; ".join(parts) or "no había archivos para ingresar"))

@@ -66,8 +66,7 @@ def sniff(path: str | os.PathLike[str], limits: Limits = DEFAULT_LIMITS) -> File
             f"{_decimal(limits.max_bytes / MiB, 0)} MB. Divida el documento en partes o "
             "escanéelo a menor resolución (300 ppp bastan) y vuelva a cargarlo.",
         )
-    with open(path, "rb") as fh:
-        head = fh.read(HEAD_BYTES)
+    head = read_head(path)
     found = detect(head)
     if found is None:
         raise RejectedInput(
@@ -131,3 +130,43 @@ def _looks_like_text(head: bytes) -> bool:
         # A multi-byte character cut at the end of the sample is still text.
         return exc.start >= len(head) - 3
     return True
+
+
+# Files that sit beside scans in a scanner's or a desktop's folder and are never scans.
+JUNK_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store", ".directory",
+                        "icon\r", ".localized"})
+_JUNK_PREFIXES = ("._", "~$", ".~lock.")  # macOS resource forks, Office and LibreOffice locks
+SCAN_EXTENSIONS = frozenset({".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".jpe", ".png"})
+NOT_SCAN_EXTENSIONS = frozenset({
+    ".xml", ".json", ".txt", ".csv", ".log", ".ini", ".cfg", ".db", ".tmp", ".bak", ".xmp",
+    ".htm", ".html", ".url", ".lnk", ".md5", ".sha1", ".sha256", ".md", ".nfo", ".yml", ".yaml",
+})
+
+
+def read_head(path: str | os.PathLike[str]) -> bytes:
+    """The first bytes of a file, as much as :func:`detect` looks at."""
+    with open(path, "rb") as fh:
+        return fh.read(HEAD_BYTES)
+
+
+def is_plainly_not_a_scan(name: str, head: bytes) -> bool:
+    """Whether a file met while walking a folder should be skipped instead of archived.
+
+    Folders hold a scanner's sidecars (``.xml``, ``.json``) and the desktop's
+    leftovers (``Thumbs.db``); archiving each would leave an ``error`` document
+    per file. The bytes win over the name: a scan signature always makes a
+    candidate, and a file named like a scan is never skipped (a damaged scan
+    must still get its error). Only a known junk name, a non-scan extension,
+    or a text body (XML, JSON, plain text) is skipped.
+    """
+    if detect(head) is not None:
+        return False
+    lowered = name.lower()
+    if lowered in JUNK_NAMES or lowered.startswith(_JUNK_PREFIXES):
+        return True
+    extension = os.path.splitext(lowered)[1]
+    if extension in SCAN_EXTENSIONS:
+        return False
+    if extension in NOT_SCAN_EXTENSIONS:
+        return True
+    return bool(head) and _looks_like_text(head)

@@ -5,7 +5,8 @@ scanner finished writing). Once its bytes are archived it moves to
 ``en_proceso/`` (so the scanner may reuse the name at once); when its
 document is finished it moves on to ``procesados/``, or to ``rechazados/``
 with ``NOMBRE.error.txt`` beside it when it could not be archived (rejected
-at the door or ended in ``error``). Files left in ``en_proceso/`` by a
+at the door or ended in ``error``). What is plainly not a scan (a scanner's
+``.xml`` sidecar, ``Thumbs.db``) goes to ``omitidos/`` without a document. Files left in ``en_proceso/`` by a
 restart are taken again on the first pass: the same bytes give the same
 document, so nothing is duplicated.
 """
@@ -22,11 +23,12 @@ from archive.services import Services
 
 from .accept import accept_stream
 from .errors import RejectedInput
+from .sniff import is_plainly_not_a_scan, read_head
 from .status import is_final, summaries
 
 log = logging.getLogger(__name__)
 
-DONE_DIR, REJECTED_DIR, WORK_DIR = "procesados", "rechazados", "en_proceso"
+DONE_DIR, REJECTED_DIR, WORK_DIR, SKIPPED_DIR = "procesados", "rechazados", "en_proceso", "omitidos"
 ACTOR = "escaner"
 
 
@@ -37,12 +39,13 @@ class FolderWatcher:
     settle_s: float = 2.0
     seen: dict[Path, tuple[int, int, float]] = field(default_factory=dict)  # size, mtime_ns, since
     pending: dict[int, Path] = field(default_factory=dict)  # document id -> file in en_proceso/
+    unmovable: dict[Path, tuple[int, int]] = field(default_factory=dict)  # junk that would not move
     started: bool = False
 
     def poll(self, now: float) -> None:
         """One pass: take settled files, then move those whose documents are finished."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        for sub in (DONE_DIR, REJECTED_DIR, WORK_DIR):
+        for sub in (DONE_DIR, REJECTED_DIR, WORK_DIR, SKIPPED_DIR):
             (self.folder / sub).mkdir(exist_ok=True)
         if not self.started:  # left over from a previous run: already complete files
             self.started = True
@@ -52,8 +55,13 @@ class FolderWatcher:
         for path in sorted(self.folder.iterdir()):
             if not path.is_file() or path.name.startswith("."):
                 continue
+            if path in self.unmovable and self.unmovable[path] == _signature(path):
+                continue
             if self._settled(path, now):
-                self._take(path)
+                if self._plainly_not_a_scan(path):
+                    self._skip(path)
+                else:
+                    self._take(path)
         self._move_finished()
 
     def _settled(self, path: Path, now: float) -> bool:
@@ -68,6 +76,25 @@ class FolderWatcher:
             self.seen[path] = (*sig, now)
             return False
         return now - prev[2] >= self.settle_s
+
+    def _plainly_not_a_scan(self, path: Path) -> bool:
+        try:
+            return is_plainly_not_a_scan(path.name, read_head(path))
+        except OSError:  # gone or unreadable: taking it reports why
+            return False
+
+    def _skip(self, path: Path) -> None:
+        """Set junk aside without a document; a file the system keeps locked stays, quietly."""
+        self.seen.pop(path, None)
+        try:
+            target = _move(path, self.folder / SKIPPED_DIR)
+        except OSError as exc:
+            self.unmovable[path] = _signature(path)
+            log.warning("escáner: %s no es un escaneo y no se pudo apartar: %s", path.name, exc)
+            return
+        self.unmovable.pop(path, None)
+        if target is not None:
+            log.info("escáner: %s omitido (no es un escaneo), movido a %s/", path.name, SKIPPED_DIR)
 
     def _take(self, path: Path, move: bool = True) -> None:
         self.seen.pop(path, None)
@@ -101,6 +128,14 @@ class FolderWatcher:
         if target is not None:
             target.with_name(target.name + ".error.txt").write_text(reason + "\n", encoding="utf-8")
         log.warning("escáner: %s rechazado: %s", path.name, reason)
+
+
+def _signature(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (st.st_size, st.st_mtime_ns)
 
 
 def _move(path: Path, folder: Path) -> Path | None:
