@@ -34,6 +34,8 @@ from archive.enums import DocumentType
 from archive.errors import ArchivoError
 from archive.nis import normalize_nis
 
+from .capabilities import qr_reader_available
+
 log = logging.getLogger(__name__)
 
 PREFIX = "ARCHIVO-SEPARADOR:"
@@ -138,8 +140,11 @@ def detect_separator(image: Image.Image) -> Separator | None:
     """The separator printed on this page, or None for an ordinary page.
 
     Looks at a small grey copy first (a few milliseconds); decodes the full
-    page only if the small copy holds a QR code that could not be read.
+    page only if the small copy holds a QR code that could not be read. Without the
+    QR reader it finds nothing, quietly: start-up and ``/healthz`` already said so.
     """
+    if not qr_reader_available():
+        return None
     try:
         small = _small_gray(image, DETECT_WIDTH)
         codes = _decode(small, errors=True)

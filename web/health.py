@@ -11,6 +11,7 @@ from archive.db import check_database
 from archive.errors import ArchivoError
 from archive.migrate import is_current
 from archive.queue import check_queue
+from ingest import capabilities
 from search.index import check_index
 
 from . import services_of
@@ -74,5 +75,9 @@ def healthz():  # type: ignore[no-untyped-def]
             parts[name] = {"estado": "error"}
             if show_details:  # paths and hosts only for people signed in, and on this machine
                 parts[name]["detalle"] = message
+    missing = capabilities.missing_capabilities()
+    # A missing optional piece degrades a feature, not the service: a warning, still 200.
+    parts["capacidades"] = ({"estado": "aviso", "faltan": [m.sentence() for m in missing]}
+                            if missing else {"estado": "ok"})
     body = {"estado": "ok" if healthy else "error", "partes": parts}
     return jsonify(body), 200 if healthy else 503
