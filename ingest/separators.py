@@ -33,6 +33,7 @@ from PIL import Image
 from archive.enums import DocumentType
 from archive.errors import ArchivoError
 from archive.nis import normalize_nis
+from archive.pdf_info import new_canvas
 
 from .capabilities import qr_reader_available
 
@@ -175,7 +176,6 @@ def write_separators(out: str | Path | BinaryIO,
     from reportlab.graphics.shapes import Drawing
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
-    from reportlab.pdfgen.canvas import Canvas
 
     if not sheets:
         raise ArchivoError("Indique al menos un NIS para imprimir separadores.")
@@ -188,9 +188,9 @@ def write_separators(out: str | Path | BinaryIO,
         prepared.append((clean, kind, make_payload(clean, kind)))
 
     target = str(out) if isinstance(out, Path) else out
-    canvas = Canvas(target, pagesize=A4, invariant=1)  # same sheets, same bytes
-    canvas.setTitle("Hojas separadoras de archivo")
-    canvas.setCreator("archivo")
+    canvas = new_canvas(target, title="Hojas separadoras de archivo",
+                        subject=f"Hojas separadoras para {len(prepared)} carpeta(s) de suministro",
+                        pagesize=A4, invariant=1)  # same sheets, same bytes
     width, height = A4
     for n, (clean, kind, payload) in enumerate(prepared, 1):
         canvas.setFont("Helvetica-Bold", 30)
