@@ -46,3 +46,17 @@ OCR_DIGITS = str.maketrans({"O": "0", "o": "0", "l": "1", "I": "1", "|": "1", "S
 def ocr_digits(text: str) -> str:
     """The digits of ``text`` with OCR look-alike letters (O, l, I, |, S, B) read as digits."""
     return "".join(c for c in text.translate(OCR_DIGITS) if "0" <= c <= "9")
+
+
+# What OCR returns for the degree or ordinal sign of "N°" (number sign): the signs themselves,
+# and the specks and round marks it mistakes them for ("N*", "N\"", "N®", "N©"). Each stands
+# only after an N and before a number, so reading it as "N°" cannot invent a value.
+NUMBER_SIGNS = "°º˚*'\"`´\u201c\u201d\u2018\u2019®©"
+# Where "N°" lost its sign to a digit: "N0 2023-004512". Safe only before a space, since
+# "N01234567" may as well be a number that starts with 0.
+NUMBER_SIGN_AS_DIGIT = "0"
+
+
+def number_sign_class() -> str:
+    """``NUMBER_SIGNS`` as a regular-expression character class."""
+    return "[" + re.escape(NUMBER_SIGNS) + "]"

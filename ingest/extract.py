@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 
-from archive.nis import ocr_digits
+from archive.nis import NUMBER_SIGN_AS_DIGIT, NUMBER_SIGNS, number_sign_class, ocr_digits
 
 __all__ = [
     "LABELLED_CONFIDENCE",
@@ -92,7 +92,7 @@ class Extraction:
 
 @lru_cache(maxsize=4096)
 def _fold_char(ch: str) -> str:
-    if ch.isascii():
+    if ch.isascii() or ch in NUMBER_SIGNS:  # "˚" would fold to a space: it is a sign here
         return ch
     base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
     return base if len(base) == 1 else ch
@@ -137,11 +137,16 @@ def _overlaps(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
 
 # --------------------------------------------------------------------------- shared patterns
 
-# "N°", "Nº", "Nro.", "No.", "Num.", "Número", "#", and OCR renderings of them ("Ne", "N*").
-_NUMSIGN = r"(?i:(?:n(?:ro|o|e|um|umero)?\s?\.?\s?[°º*'\"”]?|#))"
+# The sign of "N°" and its OCR look-alikes ("N*", "N®", ...), from the one table in archive.nis.
+_SIGN = number_sign_class()
+# "N°" read as "N0": only before a space (see archive.nis.NUMBER_SIGN_AS_DIGIT).
+_SIGN_AS_DIGIT = rf"n{NUMBER_SIGN_AS_DIGIT}(?=[ \t])"
+# "N°", "Nº", "Nro.", "No.", "Num.", "Número", "#", and OCR renderings of them ("Ne", "N*",
+# "N®", "N0 ").
+_NUMSIGN = rf"(?i:(?:{_SIGN_AS_DIGIT}|n(?:ro|o|e|um|umero)?\s?\.?\s?{_SIGN}?|#))"
 # Separators allowed between a label and its number (newline included: labels wrap), plus
 # the specks OCR reads as quotes, asterisks or degree signs ("NIS: "3312321").
-_GAP = r"[\s:;,.\-\u2013=#\"'`\u201c\u201d\u2018\u2019*°º«»]*"
+_GAP = r"[\s:;,.\-\u2013=#«»" + re.escape(NUMBER_SIGNS) + r"]*"
 # A digit or a letter OCR mistakes for one (case-sensitive on purpose: "s" or "b" are not digits).
 _D = r"[0-9OoIl|SB]"
 # A number as printed: thousands-grouped ("4.992.383", "4 992 383") or one run.
@@ -154,11 +159,13 @@ _NIS_LABEL = (
     r"(?i:"
     r"(?<![a-z0-9])n ?\.? ?[i1l|!{}\[\]] ?\.? ?s\.?(?![a-z])"  # NIS, N.I.S., N.I.S, OCR'd N1S/N{S
     rf"(?:\s*{_NUMSIGN})?"  # NIS N°, NIS Nro.
-    r"|(?<![a-z])n(?:ro|o|um|umero)?\s?\.?\s?[°º*]?\s*(?:de\s+)?nis(?![a-z])"  # Nro. NIS, N° de NIS
+    # Nro. NIS, N° de NIS
+    rf"|(?<![a-z])n(?:ro|o|um|umero)?\s?\.?\s?{_SIGN}?\s*(?:de\s+)?nis(?![a-z])"
     # N° de suministro, Número de suministro
-    r"|(?<![a-z])n(?:ro|o|um|umero)?\s?\.?\s?[°º*]?\s*(?:de\s+|del\s+)?suministro(?![a-z])"
+    rf"|(?<![a-z])n(?:ro|o|um|umero)?\s?\.?\s?{_SIGN}?\s*(?:de\s+|del\s+)?suministro(?![a-z])"
     # Suministro N°, Suministro Nro., Suministro:
-    r"|(?<![a-z])suministros?\s*(?:n(?:ro|o|um|umero)\s?\.?|n\s?\.?\s?[°º*]|:|#)"
+    rf"|(?<![a-z])suministros?\s*"
+    rf"(?:{_SIGN_AS_DIGIT}|n(?:ro|o|um|umero)\s?\.?|n\s?\.?\s?{_SIGN}|:|#)"
     r")"
 )
 _NIS_STRONG = re.compile(rf"(?P<label>{_NIS_LABEL}){_GAP}(?P<num>{_NUM_LOOSE})")
@@ -267,7 +274,7 @@ def _find_nis(text: str, folded: str, others: list[Candidate] | None) -> list[Ca
 _CI_LABEL = (
     r"(?i:"
     # CI, C.I., C.I.C., C.I.N° (and OCR'd C.l., C.!.)
-    r"(?<![a-z0-9])c ?\.? ?[i1l|!] ?\.?(?: ?c ?\.?)?(?:(?![a-z])|(?=n ?[.°º*or]))"
+    r"(?<![a-z0-9])c ?\.? ?[i1l|!] ?\.?(?: ?c ?\.?)?(?:(?![a-z])|(?=n ?(?:[.or0]|" + _SIGN + ")))"
     r"|(?<![a-z])cedula(?:\s+de\s+identidad)?(?:\s+(?:civil|policial|paraguaya))?(?![a-z])"
     r")"
 )
