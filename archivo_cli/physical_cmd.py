@@ -162,7 +162,8 @@ def place(ctx: click.Context, numero: str, folder: str | None, location: str | N
     """Registra dónde se guarda el original en papel del documento NUMERO (ARC-...)."""
     svc = get_services(ctx)
     with session_scope(svc.sessions) as db:
-        p = ph.place_document(db, numero, folder=folder, location=location, actor=username)
+        p = ph.place_document(db, numero, folder=folder, location=location, actor=username,
+                              away=dispatch_hold)
         click.echo(f"El original de {p.document.archive_number} queda en {ph.describe_place(p)}.")
 
 

@@ -3,7 +3,9 @@
 An original (document or labelled folder/box) may be added only where it
 physically is: on the archive's shelf for an outbound dispatch, at the
 sending unit for a return trip. Its ``hold_key`` then keeps it out of every
-other open dispatch until this one closes.
+other open dispatch until this one closes. An outbound folder or box must
+also be registered in the physical archive and wholly on the shelf (nothing
+in it lent or travelling on its own), so the package matches the records.
 """
 
 from __future__ import annotations
@@ -16,13 +18,18 @@ from sqlalchemy.orm import Session
 
 from archive.db import session_scope
 from archive.errors import ArchivoError
+from archive.localtime import fmt_date
 from archive.models import Document
+from archive.physical import (Folder, chain, folders_within, levels, node_label, open_loan,
+                              open_loans_within)
+from archive.physical import Location as ShelfNode
+from archive.physical.codes import FOLDER_PREFIX
 from archive.services import Services
 
 from .clock import utcnow
 from .enums import ItemKind
 from .history import log
-from .location import AT_UNIT, IN_TRANSIT, RESERVED, Location, locate
+from .location import AT_UNIT, IN_ARCHIVE, IN_TRANSIT, RESERVED, Location, locate
 from .models import Dispatch, DispatchItem
 from .permissions import Actor, DispatchScope, can_manage, require
 from . import refs
@@ -108,16 +115,73 @@ def add_document(services: Services, actor: Actor, ref: DispatchRef, *,
         return _add(session, d, item, actor, at, f"{doc.archive_number} ({label})")
 
 
-def _refuse_if_lent(session: Session, code: str) -> None:
-    """A folder lent to someone is not on the shelf: it cannot go into a package."""
-    from archive.physical.folders import open_loan
-    from archive.physical.models import Folder
+def _check_shelf(session: Session, d: Dispatch, code: str) -> None:
+    """An outbound label must name a registered folder or box that is all on the shelf.
 
+    Refused: an unknown code (a typo would send an unrecorded package), a lent
+    folder, a box holding a lent folder or a folder travelling on its own, a
+    folder whose box travels. A return trip starts at the unit, where those
+    shelf rules do not apply (``check_where`` already asks for the label there).
+    """
+    if d.is_return:
+        return
     folder = session.scalar(select(Folder).where(Folder.code == code))
-    loan = open_loan(session, folder) if folder is not None else None
+    box = None if folder is not None else session.scalar(
+        select(ShelfNode).where(ShelfNode.code == code))
+    if folder is None and box is None:
+        raise ArchivoError(f"{_unregistered(session, code)} no está registrada en el archivo "
+                           "físico: regístrela con su ubicación antes de despacharla, o revise "
+                           "el código de la etiqueta.")
+    if folder is not None:
+        _check_folder(session, folder)
+    else:
+        assert box is not None
+        _check_box(session, box)
+
+
+def _unregistered(session: Session, code: str) -> str:
+    """"La caja CAJA-9999", guessed from the code's prefix, for the refusal."""
+    if code.startswith(FOLDER_PREFIX + "-"):
+        return f"La carpeta {code}"
+    for level in levels(session):
+        if level.code_prefix and code.startswith(level.code_prefix + "-"):
+            name = level.name.lower()
+            return f"{'La' if name.endswith('a') else 'El'} {name} {code}"
+    return f"La carpeta o caja {code}"
+
+
+def _check_folder(session: Session, folder: Folder) -> None:
+    loan = open_loan(session, folder)
     if loan is not None:
-        raise ArchivoError(f"La carpeta {code} está prestada a {loan.borrower}; "
-                           "regístrela como devuelta antes de despacharla.")
+        raise ArchivoError(f"La carpeta {folder.code} está prestada a {loan.borrower} desde el "
+                           f"{fmt_date(loan.lent_at)}; regístrela como devuelta antes de "
+                           "despacharla.")
+    for node in reversed(chain(folder.location)):
+        where = locate(session, label_code=node.code)
+        if where.status != IN_ARCHIVE:
+            raise ArchivoError(f"La carpeta {folder.code} está dentro de {node_label(node)}, "
+                               f"que está {where.text}; no se puede despachar aparte.")
+
+
+def _check_box(session: Session, box: ShelfNode) -> None:
+    what = node_label(box)
+    lent = open_loans_within(session, box)
+    if lent:
+        loan = lent[0]
+        raise ArchivoError(f"No se puede despachar {what}: la carpeta {loan.folder.code} de esa "
+                           f"caja está prestada a {loan.borrower} desde el "
+                           f"{fmt_date(loan.lent_at)}. Registre su devolución antes de "
+                           "despachar la caja.")
+    for folder in folders_within(session, box):
+        where = locate(session, label_code=folder.code)
+        if where.status != IN_ARCHIVE:
+            raise ArchivoError(f"No se puede despachar {what}: la carpeta {folder.code} de esa "
+                               f"caja está {where.text}.")
+    for node in reversed(chain(box.parent)):
+        where = locate(session, label_code=node.code)
+        if where.status != IN_ARCHIVE:
+            raise ArchivoError(f"No se puede despachar {what}: está dentro de "
+                               f"{node_label(node)}, que está {where.text}.")
 
 
 def add_folder(services: Services, actor: Actor, ref: DispatchRef, label: str, *,
@@ -128,7 +192,7 @@ def add_folder(services: Services, actor: Actor, ref: DispatchRef, label: str, *
     code = label_code(label)
     with session_scope(services.sessions) as session:
         d = _editable(session, actor, ref)
-        _refuse_if_lent(session, code)
+        _check_shelf(session, d, code)
         if any(i.label_code == code for i in d.items):
             raise ArchivoError(f"La carpeta o caja {code} ya está en el despacho {d.number}.")
         check_where(d, code, locate(session, label_code=code))

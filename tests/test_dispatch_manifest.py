@@ -10,6 +10,7 @@ import zxingcpp
 from archive.enums import DocumentType
 from dispatch import (add_document, add_folder, add_text, create_dispatch, manifest_pdf, prepare,
                       receipt_url, send)
+from tests.physical_helpers import register_boxes
 from tests.test_dispatch_helpers import COURIER, DESPACHO, add_doc, at, dispatch_services
 
 
@@ -30,6 +31,7 @@ def test_manifest_text_and_qr(tmp_path: Path) -> None:
     try:
         a = add_doc(svc, 7, ("4992383", "1234567"), pages=3, doc_type=DocumentType.CROQUIS)
         b = add_doc(svc, 8, ("7654321",), pages=5, doc_type=DocumentType.CONTRATO)
+        register_boxes(svc, "CAJA-0042")
         d = create_dispatch(svc, DESPACHO, "SUR", notes="Urgente: audiencia del 10/03", now=at())
         add_document(svc, DESPACHO, d.id, archive_number=a, now=at())
         add_document(svc, DESPACHO, d.id, archive_number=b, original=False, now=at())

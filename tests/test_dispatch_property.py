@@ -31,6 +31,7 @@ from dispatch.location import IN_TRANSIT, RESERVED, locate
 from dispatch.models import Dispatch
 from dispatch.workflow import OPEN_STATES, RECEIVED_STATES
 from tests.conftest import make_services
+from tests.physical_helpers import register_boxes
 from tests.test_dispatch_helpers import ADMIN, COURIER, add_doc, at, dispatch_services
 
 S = DispatchState
@@ -253,6 +254,7 @@ def test_random_action_sequences_keep_every_item_and_every_rule(tmp_path: Path) 
     svc = dispatch_services(tmp_path / "tpl")
     for n in range(1, len(DOCS) + 1):
         add_doc(svc, n, (f"{4000000 + n}",))
+    register_boxes(svc, *LABELS)
     template = Path(svc.settings.home) / "archivo.db"
     with read_scope(svc.sessions) as s:
         DispatchMachine.doc_ids = dict(s.execute(select(Document.archive_number,

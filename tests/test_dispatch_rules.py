@@ -17,6 +17,7 @@ from dispatch import (Actor, DispatchScope, ItemKind, ItemOutcome, ItemReceipt, 
                       dispatches_for_supply, get_dispatch, list_dispatches, manifest_pdf,
                       open_discrepancies, prepare, receive, resolve_item, send)
 from dispatch.models import DispatchItem
+from tests.physical_helpers import register_boxes
 from tests.test_dispatch_helpers import (ADMIN, CONSULTA, COURIER, DESPACHO, add_doc, at,
                                          dispatch_services, doc_id, regional)
 
@@ -47,6 +48,7 @@ def test_an_original_is_never_in_two_open_dispatches(svc) -> None:  # type: igno
     with pytest.raises(ArchivoError, match="ya está en el despacho ENV-2026-000001"):
         add_document(svc, DESPACHO, first.id, archive_number=a, original=False, now=at())
 
+    register_boxes(svc, "CAJA-1")
     add_folder(svc, DESPACHO, first.id, "CAJA-1", now=at())
     with pytest.raises(ArchivoError, match="CAJA-1 ya está en el despacho abierto"):
         add_folder(svc, DESPACHO, second.id, "caja-1", now=at())

@@ -15,6 +15,7 @@ from dispatch import (Action, DispatchState, ItemOutcome, ItemReceipt, Transitio
                       add_document, add_folder, add_text, annul, create_dispatch, create_return,
                       get_dispatch, prepare, receive, remove_item, reopen, send, where_is)
 from dispatch.workflow import TRANSITIONS, allowed_actions, check, check_editable, receipt_state
+from tests.physical_helpers import register_boxes
 from tests.test_dispatch_helpers import (COURIER, DESPACHO, add_doc, at, dispatch_services,
                                          doc_id, regional)
 
@@ -62,6 +63,7 @@ def test_whole_workflow(tmp_path: Path, db_url: str) -> None:
     sur = regional(svc, "SUR")
     a = add_doc(svc, 1, ("4992383",), pages=3)
     b = add_doc(svc, 2, ("1234567",), pages=5)
+    register_boxes(svc, "CAJA-0042")
     try:
         d = create_dispatch(svc, DESPACHO, "SUR", notes="Para el reclamo 55/2026", now=at())
         assert d.number == "ENV-2026-000001" and d.state is S.BORRADOR

@@ -93,7 +93,8 @@ def test_label_items_from_the_archive(services: Services) -> None:
                          location=box.code, actor="ana",
                          now=dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc))
         ph.create_folder(db, nis="4992390", location=box.code, actor="ana")
-        ph.place_document(db, "ARC-2026-000007", folder="CARP-000001", actor="ana")
+        ph.place_document(db, "ARC-2026-000007", folder="CARP-000001", actor="ana",
+                          away=ph.NO_HOLDS)
     with read_scope(services.sessions) as db:
         items = ph.label_items(db, ["carp-000001", box.code, "ARC-2026-7"])
         with pytest.raises(ph.NotFound, match="CAJA-999"):

@@ -140,12 +140,16 @@ def test_where_each_document_paper_is_kept(services: Services) -> None:
     add_document(services, 2, [])
     with session_scope(services.sessions) as db:
         ph.create_folder(db, nis="4992383", location=codes["c1"], actor="ana")
-        ph.place_document(db, "arc-2026-1", folder="CARP-000001", actor="ana")
-        ph.place_document(db, "ARC-2026-000002", location=codes["c2"], actor="ana")
+        ph.place_document(db, "arc-2026-1", folder="CARP-000001", actor="ana",
+                          away=ph.NO_HOLDS)
+        ph.place_document(db, "ARC-2026-000002", location=codes["c2"], actor="ana",
+                          away=ph.NO_HOLDS)
         with pytest.raises(ArchivoError, match="solo una"):
-            ph.place_document(db, "ARC-2026-000002", actor="ana")
+            ph.place_document(db, "ARC-2026-000002", actor="ana",
+                              away=ph.NO_HOLDS)
         with pytest.raises(ph.NotFound, match="ARC-2026-000009"):
-            ph.place_document(db, "ARC-2026-000009", folder="CARP-000001", actor="ana")
+            ph.place_document(db, "ARC-2026-000009", folder="CARP-000001", actor="ana",
+                              away=ph.NO_HOLDS)
     with read_scope(services.sessions) as db:
         place = ph.document_place(db, doc_a)
         assert place is not None and ph.describe_place(place).startswith("carpeta CARP-000001 (")
@@ -157,7 +161,8 @@ def test_where_each_document_paper_is_kept(services: Services) -> None:
             AuditEvent.object_type == "documento", AuditEvent.object_id == "ARC-2026-000001")).all()
         assert [e.action for e in history] == ["fisico.documento_ubicar"]
     with session_scope(services.sessions) as db:  # moved to the box: the folder no longer holds it
-        ph.place_document(db, "ARC-2026-000001", location=codes["c2"], actor="ana")
+        ph.place_document(db, "ARC-2026-000001", location=codes["c2"], actor="ana",
+                          away=ph.NO_HOLDS)
         assert ph.remove_document_place(db, "ARC-2026-000002", actor="ana") is True
     with read_scope(services.sessions) as db:
         assert ph.folder_detail(db, "CARP-000001").documents == []

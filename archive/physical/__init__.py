@@ -16,9 +16,10 @@ from .codes import claim_code, code_taken, looks_like_code, normalize_code
 from .folders import (create_folder, describe_place, document_place, find_document, get_folder,
                       move_folder, open_loan, place_document, remove_document_place,
                       resolve_code, update_folder)
-from .holds import NO_HOLDS, AwayCheck, Hold
+from .holds import NO_HOLDS, AwayCheck, Hold, document_key
 from .labels import BIG, LAYOUTS, SHEET, LabelItem, label_items, render_labels
-from .loans import days_late, lend, loans, overdue_loans, return_folder
+from .loans import (days_late, folders_within, lend, loans, open_loans_within, overdue_loans,
+                    return_folder)
 from .locations import (NotFound, add_location, chain, get_location, levels, move_location,
                         node_label, path_text, set_level)
 from .models import DocumentPlace, Folder, Loan, Location, LocationLevel, Move
@@ -30,8 +31,9 @@ __all__ = [
     "claim_code", "code_taken", "looks_like_code", "normalize_code", "create_folder",
     "describe_place", "document_place", "find_document", "get_folder", "move_folder",
     "open_loan", "place_document", "remove_document_place", "resolve_code", "update_folder",
-    "NO_HOLDS", "AwayCheck", "Hold", "BIG", "LAYOUTS", "SHEET", "LabelItem", "label_items",
-    "render_labels", "days_late", "lend", "loans", "overdue_loans", "return_folder", "NotFound",
+    "NO_HOLDS", "AwayCheck", "Hold", "document_key", "BIG", "LAYOUTS", "SHEET", "LabelItem",
+    "label_items", "render_labels", "days_late", "folders_within", "lend", "loans",
+    "open_loans_within", "overdue_loans", "return_folder", "NotFound",
     "add_location", "chain", "get_location", "levels", "move_location", "node_label",
     "path_text", "set_level", "DocumentPlace", "Folder", "Loan", "Location", "LocationLevel",
     "Move", "Crumb", "DocRef", "FolderDetail", "FolderSummary", "LoanView", "LocationDetail",

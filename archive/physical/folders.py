@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from archive import audit
 from archive.errors import ArchivoError
+from archive.localtime import fmt_date
 from archive.models import Document, utcnow
 from archive.nis import normalize_nis
 
 from .codes import FOLDER_PREFIX, claim_code, normalize_code
-from .holds import AwayCheck
+from .holds import AwayCheck, document_key
 from .locations import NotFound, chain, first_hold_of, get_location, node_label, path_text
 from .models import DocumentPlace, Folder, Loan, Location, Move
 
@@ -121,14 +122,21 @@ def find_document(session: Session, archive_number: str) -> Document:
 
 
 def place_document(session: Session, archive_number: str, *, folder: str | None = None,
-                   location: str | None = None, actor: str,
+                   location: str | None = None, actor: str, away: AwayCheck,
                    now: dt.datetime | None = None) -> DocumentPlace:
-    """Record that a document's paper original is kept in ``folder`` or in ``location``."""
+    """Record that a document's paper original is kept in ``folder`` or in ``location``.
+
+    Refused while the original itself is away (at a regional unit, in transit,
+    missing) and while the folder or box that would hold it is lent or away:
+    the record must describe paper someone can put there now.
+    """
     if bool(folder) == bool(location):
         raise ArchivoError("Indique una carpeta o una caja (solo una) para guardar el original.")
     doc = find_document(session, archive_number)
     in_folder = get_folder(session, folder) if folder else None
     in_location = get_location(session, location) if location else None
+    _check_original_here(session, doc, away)
+    _check_container_here(session, in_folder, in_location, away)
     place = session.get(DocumentPlace, doc.id)
     before = describe_place(place) if place else None
     if place is None:
@@ -143,6 +151,33 @@ def place_document(session: Session, archive_number: str, *, folder: str | None 
     audit.record(session, actor, "fisico.documento_ubicar", "documento", doc.archive_number,
                  {"antes": before, "ahora": describe_place(place)})
     return place
+
+
+def _check_original_here(session: Session, doc: Document, away: AwayCheck) -> None:
+    """The paper of an original recorded at a regional unit (or travelling) is not here."""
+    hold = away(session, document_key(doc.id))
+    if hold is not None and hold.blocks_move:
+        raise ArchivoError(f"El original {doc.archive_number} está {hold.reason}: no se puede "
+                           "registrar en una carpeta o caja del archivo hasta que vuelva con "
+                           "una devolución.")
+
+
+def _check_container_here(session: Session, folder: Folder | None, location: Location | None,
+                          away: AwayCheck) -> None:
+    """A lent folder, or a folder or box away in a dispatch, cannot receive paper now."""
+    if folder is not None:
+        loan = open_loan(session, folder)
+        if loan is not None:
+            raise ArchivoError(f"La carpeta {folder.code} está prestada a {loan.borrower} "
+                               f"desde el {fmt_date(loan.lent_at)}: registre el original en "
+                               "ella cuando se devuelva.")
+        codes = folder_hold_codes(folder)
+    else:
+        codes = [n.code for n in chain(location)][::-1]
+    held = first_hold_of(session, codes, away, moving=True)
+    if held is not None:
+        raise ArchivoError(f"No se puede guardar el original allí: {held[0]} está "
+                           f"{held[1].reason}.")
 
 
 def remove_document_place(session: Session, archive_number: str, *, actor: str) -> bool:

@@ -7,6 +7,10 @@ may not import, so every service function that needs the answer takes an
 ``dispatch.physical_rules.dispatch_hold``; tests pass their own. The
 parameter is required on purpose: forgetting the dispatch rule must be a
 visible decision (:data:`NO_HOLDS`), never a silent default.
+
+The same callable answers for a document's paper original when asked with
+:func:`document_key` (``"doc:42"``): a label code can never contain a
+colon, so the two questions cannot be confused.
 """
 
 from __future__ import annotations
@@ -24,6 +28,12 @@ class Hold:
 
 
 AwayCheck = Callable[[Session, str], Hold | None]
+DOCUMENT_PREFIX = "doc:"
+
+
+def document_key(document_id: int) -> str:
+    """What to ask an :data:`AwayCheck` about the paper original of one document."""
+    return f"{DOCUMENT_PREFIX}{document_id}"
 
 
 def NO_HOLDS(session: Session, code: str) -> Hold | None:  # noqa: N802 - a constant in use

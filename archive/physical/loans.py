@@ -22,7 +22,7 @@ from archive.models import utcnow
 from .folders import folder_hold_codes, get_folder, open_loan
 from .holds import AwayCheck
 from .locations import first_hold_of
-from .models import Folder, Loan
+from .models import Folder, Loan, Location
 
 MAX_LOAN_DAYS = 366
 
@@ -96,6 +96,33 @@ def loans(session: Session, *, open_only: bool = True, overdue_on: dt.date | Non
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+def subtree_ids(session: Session, location: Location) -> list[int]:
+    """The node and every node below it (a box has none; a shelf has its boxes)."""
+    found, level = [location.id], [location.id]
+    while level:
+        level = list(session.scalars(select(Location.id).where(Location.parent_id.in_(level))))
+        found += level
+    return found
+
+
+def open_loans_within(session: Session, location: Location) -> list[Loan]:
+    """Open loans of the folders kept in ``location`` or below it, oldest first.
+
+    A box cannot leave the shelf while one of its folders is out with someone.
+    """
+    return list(session.scalars(
+        select(Loan).join(Folder, Folder.id == Loan.folder_id)
+        .where(Loan.returned_at.is_(None),
+               Folder.location_id.in_(subtree_ids(session, location)))
+        .options(selectinload(Loan.folder)).order_by(Loan.lent_at, Loan.id)))
+
+
+def folders_within(session: Session, location: Location) -> list[Folder]:
+    """The folders kept in ``location`` or below it, by code."""
+    return list(session.scalars(select(Folder).where(
+        Folder.location_id.in_(subtree_ids(session, location))).order_by(Folder.code)))
 
 
 def overdue_loans(session: Session, *, now: dt.datetime | None = None,
