@@ -30,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.errors import ArchivoError
+from archive.pdf_info import new_canvas
 
 from .folders import find_document, resolve_code
 from .locations import NotFound, get_location, node_label
@@ -127,18 +128,11 @@ def _big(c: Canvas, item: LabelItem) -> None:
 
 
 def _canvas(buf: io.BytesIO, pagesize: tuple[float, float], items: list[LabelItem]) -> Canvas:
-    """A canvas whose document info says what the file is, in Spanish, to viewers and search.
-
-    Without it viewers show «untitled» by «anonymous» and screen readers guess the language.
-    """
-    c = Canvas(buf, pagesize=pagesize, lang="es")
+    """A canvas whose document info names the codes it carries (viewers, mail search)."""
     codes = ", ".join(item.code for item in items[:10]) + (" …" if len(items) > 10 else "")
-    c.setTitle("Etiquetas de archivo")
-    c.setAuthor("archivo")
-    c.setCreator("archivo")
-    c.setSubject(f"Etiquetas con código de barras de cajas, carpetas y documentos: {codes}")
-    c.setKeywords(["etiquetas", "archivo físico"])
-    return c
+    return new_canvas(buf, title="Etiquetas de archivo", pagesize=pagesize,
+                      subject=f"Etiquetas con código de barras de cajas, carpetas y documentos: "
+                              f"{codes}")
 
 
 def render_labels(items: Iterable[LabelItem], layout: str = SHEET, *, start: int = 0) -> bytes:
