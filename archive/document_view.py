@@ -14,17 +14,10 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from .labels import REVIEW_LABELS, action_label, detail_rows, identifier_label
 from .models import AuditEvent, Document, Supply
 
-REVIEW_LABELS = {
-    "sin_texto": "No se reconoció texto",
-    "sin_nis": "No se encontró ningún NIS",
-    "nis_desconocido": "NIS que no figura en el registro de suministros",
-    "ocr_baja_confianza": "Reconocimiento de texto de baja confianza",
-    "tipo_incierto": "Tipo de documento incierto",
-    "sin_separador": "Páginas de un lote escaneadas antes de la primera hoja separadora",
-    "separador_invalido": "Hoja separadora ilegible o con datos inválidos",
-}
+__all__ = ["REVIEW_LABELS", "DocumentView", "EventView", "LinkView", "PageView", "load_document"]
 
 
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:
@@ -63,6 +56,16 @@ class EventView:
     action: str
     details: dict[str, Any]
 
+    @property
+    def action_label(self) -> str:
+        """What happened, in Spanish (the code stays in ``action`` for the API)."""
+        return action_label(self.action)
+
+    @property
+    def detail_rows(self) -> list[tuple[str, str]]:
+        """(field, text) pairs a person reads; codes become labels."""
+        return detail_rows(self.action, self.details)
+
 
 @dataclass
 class DocumentView:
@@ -98,6 +101,11 @@ class DocumentView:
     @property
     def nis(self) -> list[str]:
         return [link.nis for link in self.links]
+
+    @property
+    def identifier_rows(self) -> list[tuple[str, str]]:
+        """(kind label, value): «Cédula 3456789», never the stored kind code."""
+        return [(identifier_label(kind), value) for kind, value in self.identifiers]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -28,6 +28,7 @@ from archive.db import read_scope
 from archive.document_view import DocumentView, PageView, load_document
 from archive.editing import DocumentChanges, link_nis, unlink_nis, update_document
 from archive.enums import DocumentType, Role
+from archive.labels import field_list
 from archive.localtime import fmt_datetime
 from archive.errors import ArchivoError, StorageError
 from archive.models import Document, Page
@@ -53,19 +54,6 @@ VIEWERS = (Role.CONSULTA, Role.ARCHIVISTA, Role.DESPACHO)
 EDITORS = (Role.ARCHIVISTA,)  # admin passes every check
 IMAGE_CACHE_SECONDS = 300  # short: re-running OCR rewrites a page's image under the same key
 MAX_QUERY_CHARS = 500
-
-ACTION_LABELS = {
-    "documento.recibir": "Recibido",
-    "documento.procesar": "Procesado (OCR)",
-    "documento.rechazar": "Rechazado por el sistema",
-    "documento.editar": "Datos editados",
-    "documento.nota": "Nota de recepción",
-    "documento.ver_original": "Original consultado",
-    "documento.vincular": "NIS vinculado",
-    "documento.desvincular": "NIS desvinculado",
-    "revision.confirmar": "Revisión: confirmado",
-    "revision.rechazar": "Revisión: rechazado",
-}
 
 
 # --------------------------------------------------------------------------- hits
@@ -136,22 +124,9 @@ local_time = fmt_datetime  # an instant as the clerk's clock shows it (stored ti
 
 
 def _history_rows(doc: DocumentView) -> list[dict[str, Any]]:
-    return [{"at": e.at, "actor": e.actor, "action": ACTION_LABELS.get(e.action, e.action),
-             "details": [(k, _detail(e.action, v)) for k, v in (e.details or {}).items()]}
+    """Audit events in people's words (``archive.labels``): no action, field or value codes."""
+    return [{"at": e.at, "actor": e.actor, "action": e.action_label, "details": e.detail_rows}
             for e in doc.history]
-
-
-def _detail(action: str, value: object) -> str:
-    """One audit detail as text; an edit's [before, after] pair reads "before → after"."""
-    if action == "documento.editar" and isinstance(value, list) and len(value) == 2:
-        return f"{_plain(value[0]) or '—'} → {_plain(value[1]) or '—'}"
-    return _plain(value)
-
-
-def _plain(value: object) -> str:
-    if isinstance(value, list):
-        return ", ".join(_plain(v) for v in value)
-    return "" if value is None else str(value)
 
 
 @bp.get("/documentos/<int:doc_id>")
@@ -254,7 +229,7 @@ def edit(doc_id: int) -> Response:
         diff = update_document(db, doc, _changes(request.form), actor=actor)
         if not diff:
             return "No había cambios que guardar."
-        return f"Datos guardados ({', '.join(sorted(diff))})."
+        return f"Datos guardados: {field_list(diff)}."
     return _edit(doc_id, change)
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from archive.enums import DocumentType
+from archive.labels import action_label, value_text
 from archive.localtime import iso_local
 from archive.models import AuditEvent, Document, DocumentSupply, Supply
 from archive.nis import normalize_nis
@@ -336,7 +337,8 @@ def _entry(e: AuditEvent, numbers: dict[int, str]) -> HistoryEntry:
     if e.action == "vinculo_movido" and e.object_id.isdigit():
         subject = numbers.get(int(e.object_id), f"documento {e.object_id}")
     description = _describe(e.action, d, subject)
-    return HistoryEntry(_utc(e.at), e.actor, e.action, ACTION_LABELS.get(e.action, e.action),
+    label = ACTION_LABELS.get(e.action) or action_label(e.action)
+    return HistoryEntry(_utc(e.at), e.actor, e.action, label,
                         subject, description, d)
 
 
@@ -344,7 +346,8 @@ def _describe(action: str, d: dict[str, Any], subject: str) -> str:
     nis = d.get("nis")
     shown = ", ".join(nis) if isinstance(nis, list) else nis
     if action == "documento.vincular":
-        return f"{subject} vinculado al NIS {shown} (origen: {d.get('origen', '-')})."
+        origin = value_text("origen", d.get("origen")) or "-"
+        return f"{subject} vinculado al NIS {shown} (origen: {origin})."
     if action == "documento.desvincular":
         return f"{subject} desvinculado del NIS {shown}."
     if action == "vinculo_movido":

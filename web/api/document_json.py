@@ -56,7 +56,7 @@ def _page(doc_id: int, page: PageView, with_text: bool) -> dict[str, Any]:
 
 def _event(event: EventView) -> dict[str, Any]:
     return {"fecha": _iso(event.at), "usuario": event.actor, "accion": event.action,
-            "detalles": event.details}
+            "accion_nombre": event.action_label, "detalles": event.details}
 
 
 def document_json(view: DocumentView, *, with_text: bool = True) -> dict[str, Any]:
@@ -90,7 +90,8 @@ def document_json(view: DocumentView, *, with_text: bool = True) -> dict[str, An
         "confianza_ocr": round(view.ocr_confidence, 2) if view.ocr_confidence is not None else None,
         "nis": view.nis,
         "vinculos": [_link(link) for link in view.links],
-        "identificadores": [{"tipo": k, "valor": v} for k, v in view.identifiers],
+        "identificadores": [{"tipo": k, "tipo_nombre": label, "valor": v}
+                            for (k, v), (label, _) in zip(view.identifiers, view.identifier_rows)],
         "paginas": [_page(view.id, p, with_text) for p in view.pages],
         "historial": [_event(e) for e in view.history],
     }
