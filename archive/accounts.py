@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from .errors import ArchivoError
 from .enums import Role
-from .models import ApiToken, RegionalUnit, User, utcnow
+from .models import ApiToken, AuditEvent, RegionalUnit, User, utcnow
 from .users import MIN_PASSWORD, generate_password, hash_password, verify_password
 
 MAX_FAILURES = 5
@@ -85,6 +85,21 @@ def authenticate(session: Session, username: str, password: str,
     user.failed_logins = 0
     user.locked_until = None
     return user
+
+
+@dataclass(frozen=True)
+class SignIn:
+    at: dt.datetime  # UTC; pages show it in local time
+    address: str
+
+
+def recent_sign_ins(session: Session, username: str, limit: int = 5) -> list[SignIn]:
+    """The user's latest sign-ins, newest first, from the audit log, so a person can
+    spot one that was not theirs (when and from which address)."""
+    rows = session.scalars(select(AuditEvent).where(
+        AuditEvent.object_type == "usuario", AuditEvent.object_id == username,
+        AuditEvent.action == "usuario.ingresar").order_by(AuditEvent.id.desc()).limit(limit))
+    return [SignIn(_aware(ev.at) or ev.at, str((ev.details or {}).get("ip", ""))) for ev in rows]
 
 
 def verify_password_hash(stored: str, password: str) -> bool:

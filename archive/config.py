@@ -49,6 +49,8 @@ SETTINGS: tuple[Setting, ...] = (
             secret=True),
     Setting("base_url", "ARCHIVO_BASE_URL", "http://127.0.0.1:5000",
             "URL pública del servicio (enlaces firmados, códigos QR)."),
+    Setting("proxies", "ARCHIVO_PROXIES", "0",
+            "Proxies inversos de confianza delante del servicio (nginx: 1; sin proxy: 0)."),
     Setting("ocr_languages", "ARCHIVO_OCR_IDIOMAS", "spa+eng", "Idiomas de Tesseract."),
     Setting("ocr_processes", "ARCHIVO_OCR_PROCESOS", "0",
             "Procesos de OCR simultáneos (0 = uno por núcleo)."),
@@ -85,6 +87,7 @@ class Settings:
     queue_url: str
     secret_key: str
     base_url: str
+    proxies: int  # trusted reverse proxies: how many X-Forwarded-* hops to believe
     ocr_languages: str
     ocr_processes: int
     max_file_mb: int
@@ -214,6 +217,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "s3_secure": _parse_bool,
         "embedded_worker": _parse_bool,
         "ocr_processes": _parse_int,
+        "proxies": _parse_int,
         "max_file_mb": _parse_int,
         "max_pages": _parse_int,
         "max_page_megapixels": _parse_int,

@@ -6,9 +6,10 @@ import datetime as dt
 
 from flask import Flask
 from markupsafe import Markup, escape
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from archive import __version__
-from archive.config import load_settings
+from archive.config import Settings, load_settings
 from archive.localtime import fmt_date, fmt_datetime
 from archive.services import Services
 
@@ -35,6 +36,7 @@ def create_app(services: Services | None = None, *, warm_search: bool | None = N
         MAX_CONTENT_LENGTH=services.settings.max_file_bytes + 1024 * 1024,
     )
     app.extensions["archivo"] = services
+    _trust_proxies(app, services.settings.proxies)
 
     from importlib import import_module
 
@@ -54,6 +56,22 @@ def create_app(services: Services | None = None, *, warm_search: bool | None = N
 
         warm_up_in_background(services)
     return app
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Behind nginx every peer is 127.0.0.1: believe the last ``hops`` X-Forwarded-For/
+    Proto/Host/Port entries, so the rate limit, the audit, /healthz and the API's absolute
+    URLs see the real client and public host. With 0 those headers are ignored (a client
+    could forge them)."""
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,  # type: ignore[method-assign]
+                                x_host=hops, x_port=hops)
+
+
+def waitress_options(settings: Settings) -> dict[str, object]:
+    """Options for ``waitress.serve``: waitress strips X-Forwarded-* itself unless told
+    not to, which would leave ProxyFix nothing to read behind nginx."""
+    return {"clear_untrusted_proxy_headers": settings.proxies == 0}
 
 
 def _csrf_field() -> Markup:

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from archive import audit
 from archive.accounts import (LoginRefused, Principal, authenticate, change_password,
-                              create_token, revoke_token)
+                              create_token, recent_sign_ins, revoke_token)
 from archive.db import session_scope
 from archive.errors import ArchivoError
 from archive.models import ApiToken, User
@@ -20,11 +20,12 @@ from .security import current_user, login_session, public, requires, safe_next
 
 bp = Blueprint("auth", __name__)
 
+# Failed sign-ins one address may make in LOGIN_SECONDS (per account: archive.accounts).
 LOGIN_LIMIT, LOGIN_SECONDS = 20, 300
 
 
 def login_window() -> SlidingWindow:
-    """One window per app, so separate apps (and tests) do not share counts."""
+    """Failures per client address; one window per app, so apps (and tests) do not share counts."""
     return current_app.extensions.setdefault(  # type: ignore[no-any-return]
         "archivo_login_window", SlidingWindow(limit=LOGIN_LIMIT, seconds=LOGIN_SECONDS))
 
@@ -37,8 +38,9 @@ def login() -> str | Response:
         if current_user():
             return redirect(safe_next(target))
         return render_template("login.html", siguiente=target or "")
-    if not login_window().allow(request.remote_addr or "?"):
-        abort(429, description="Demasiados intentos de ingreso desde esta dirección; "
+    address = request.remote_addr or "?"  # the client's, behind ARCHIVO_PROXIES proxies
+    if login_window().blocked(address):
+        abort(429, description="Demasiados intentos fallidos de ingreso desde esta dirección; "
                                "espere cinco minutos.")
     username = request.form.get("usuario", "")
     password = request.form.get("contrasena", "")
@@ -51,6 +53,7 @@ def login() -> str | Response:
         except LoginRefused as exc:
             error = str(exc)
     if error:
+        login_window().hit(address)  # only failures: a shift signing in is not an attack
         return render_template("login.html", error=error, usuario=username,
                                siguiente=target or ""), 401  # type: ignore[return-value]
     login_session(principal)
@@ -82,7 +85,8 @@ def _account_page(new_secret: str | None = None) -> str:
         user = _me(db)
         tokens = db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
                             .order_by(ApiToken.created_at.desc())).all()
-        return render_template("cuenta.html", user=user, tokens=tokens, new_secret=new_secret)
+        return render_template("cuenta.html", user=user, tokens=tokens, new_secret=new_secret,
+                               sign_ins=recent_sign_ins(db, user.username))
 
 
 @bp.post("/cuenta/contrasena")
