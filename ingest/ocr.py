@@ -78,6 +78,8 @@ from archive.words import Word  # noqa: E402
 TESSERACT_CMD = "tesseract"
 SUSPECT_CONF = 65.0  # mean word confidence below which the orientation is double-checked
 UNSURE = 0.5  # analysis confidence below which the orientation is double-checked anyway
+SHORT_TEXT = 120  # characters read below which every orientation is compared by OCR
+AS_IS_MARGIN = 1.1  # a turned page must read this much better than the page as it came
 MIN_SKEW = 0.2  # degrees; smaller tilts are left alone
 MAX_SKEW = 6.0  # degrees searched either way
 _WORK_DPI = 100  # resolution of the analysis copy
@@ -530,17 +532,23 @@ def _correct(gray: Image.Image, geometry: PageGeometry, rotation: int) -> tuple[
 
 
 def _sideways(words: list[Word]) -> bool:
-    """Most longer words boxed taller than wide: Tesseract read a page lying on its side.
+    """Words boxed taller than wide, taken together: Tesseract read a page lying on its side.
 
     Tesseract's layout analysis can read vertical text lines by itself, with good
-    confidence, so a wrong quarter turn does not show in the confidence.
+    confidence, so a wrong quarter turn does not show in the confidence.  Summing
+    the boxes of every word of two or more characters lets a one-line page tell
+    too (one short word alone, "is" or "de", is about square either way).
     """
-    longer = [w for w in words if len(w.text) >= 4]
-    return len(longer) >= 3 and sum(w.height > w.width for w in longer) * 2 > len(longer)
+    shaped = [w for w in words if sum(ch.isalnum() for ch in w.text) >= 2]
+    if sum(len(w.text) for w in shaped) < 6:
+        return False
+    return sum(w.height for w in shaped) > sum(w.width for w in shaped)
 
 
 def _merit(ocr: _Pass) -> float:
-    return ocr.mean_conf * len(ocr.words) * (0.1 if _sideways(ocr.words) else 1.0)
+    """Confident characters read: garbage split into more words does not score more."""
+    score = sum(w.conf * sum(ch.isalnum() for ch in w.text) for w in ocr.words if w.conf > 0)
+    return score * (0.1 if _sideways(ocr.words) else 1.0)
 
 
 def _letters(ocr: _Pass) -> int:
@@ -554,13 +562,39 @@ def _suspect(ocr: _Pass) -> bool:
 
 def _other_turns(gray: Image.Image, dpi: int, rotation: int, first: _Pass,
                  timeout_s: int) -> list[int]:
-    """Rotations worth a second pass: OSD's opinion, or if it cannot tell, the likely mistake."""
+    """Rotations worth a second pass: OSD's opinion, or if it cannot tell, the likely mistake.
+
+    Short text gets every rotation: OSD and the cheap analysis are both unreliable
+    on a line or two, and a pass over so little text is cheap.  Otherwise the page
+    as it came is always one of them when the first pass turned it: a weak answer
+    must never turn an upright page without the OCR confirming it.
+    """
+    if _letters(first) < SHORT_TEXT:
+        return [turn for turn in (0, 90, 180, 270) if turn != rotation]
+    turns: list[int] = []
     osd = _osd(gray, dpi, timeout_s=min(timeout_s, 60))
     if osd is not None and osd[1] >= 0.5:
-        return [] if osd[0] == rotation else [osd[0]]
-    if _sideways(first.words):
-        return [(rotation + 90) % 360, (rotation + 270) % 360]
-    return [(rotation + 180) % 360]  # few characters: OSD gives up, a flip is the usual error
+        turns.append(osd[0])
+    elif _sideways(first.words):
+        turns += [(rotation + 90) % 360, (rotation + 270) % 360]
+    else:
+        turns.append((rotation + 180) % 360)  # OSD gives up: a flip is the usual error
+    turns.append(0)
+    return list(dict.fromkeys(turn for turn in turns if turn != rotation))
+
+
+def _better(candidate: _Pass, turn: int, best: _Pass, best_turn: int) -> bool:
+    """Whether ``candidate`` beats ``best``; turning a page as it came must win clearly."""
+    margin = AS_IS_MARGIN if best_turn == 0 else 1.0
+    if turn == 0:
+        return _merit(candidate) * AS_IS_MARGIN > _merit(best)
+    return _merit(candidate) > _merit(best) * margin
+
+
+def _release(page: Image.Image, gray: Image.Image) -> None:
+    """Free a corrected copy at once (a 300 dpi A4 page is 8.7 MB); never the input itself."""
+    if page is not gray:
+        page.close()
 
 
 def ocr_page(
@@ -569,8 +603,9 @@ def ocr_page(
     """Turn the page upright, straighten it and OCR it with a single Tesseract run.
 
     More runs happen only when the first looks wrong (low confidence, or words
-    boxed sideways): Tesseract OSD, or failing that the likely mistake, picks
-    another orientation and the better pass is kept.
+    boxed sideways), when the orientation guess was unsure, or when there is
+    little text (a line or two, where every guess is weak): other orientations,
+    always including the page as it came, are OCR'd and the best pass is kept.
     """
     if dpi <= 0:
         raise ValueError(f"dpi must be positive, not {dpi}")
@@ -579,17 +614,23 @@ def ocr_page(
     rotation = geometry.rotation
     page, skew = _correct(gray, geometry, rotation)
     best = _tesseract_pass(page, dpi, languages, timeout_s, geometry.ink_level)
+    letters = _letters(best)
     # Short garbage can score well (an upside-down two-line page read at 71), so an
-    # unsure guess is always checked once there is something to read.
-    unsure = geometry.confidence < UNSURE and _letters(best) >= 6
-    if unsure or _suspect(best):
-        for turn in _other_turns(gray, dpi, rotation, best, timeout_s):
+    # unsure guess or a short text is always checked once there is something to read.
+    check = letters >= 6 and (geometry.confidence < UNSURE or letters < SHORT_TEXT
+                              or _suspect(best))
+    if check or (rotation != 0 and letters < 6):
+        turns = _other_turns(gray, dpi, rotation, best, timeout_s) if check else [0]
+        for turn in turns:
             other_page, other_skew = _correct(gray, geometry, turn)
             other = _tesseract_pass(other_page, dpi, languages, timeout_s, geometry.ink_level)
-            if _merit(other) > _merit(best):
+            if _better(other, turn, best, rotation):
+                _release(page, gray)
                 best, page, skew, rotation = other, other_page, other_skew, turn
-                if not _suspect(best):
-                    break
+                if letters >= SHORT_TEXT and not _suspect(best):
+                    break  # plenty of text read well: no need to try the rest
+            else:
+                _release(other_page, gray)
     return OcrResult(best.text, best.words, best.mean_conf, rotation, skew, page)
 
 
