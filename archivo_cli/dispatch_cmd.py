@@ -9,7 +9,9 @@ name acts as an administrator, like the other commands.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 import click
 from sqlalchemy import select
@@ -20,8 +22,9 @@ from archive.enums import Role
 from archive.errors import ArchivoError
 from archive.models import User
 from archive.services import Services
-from dispatch.clock import fmt_date, local_midnight, local_today
-from dispatch.report import write_csv
+from dispatch.clock import fmt_date, fmt_datetime, local_today
+from dispatch.refs import UnknownUnit
+from dispatch.report import csv_bytes
 
 from .common import friendly_errors, get_services
 
@@ -29,6 +32,20 @@ ACTOR = click.option("--usuario", "username", default="cli", show_default=True,
                      help="Quién actúa (figura en el historial y la auditoría).")
 DAY = click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"])
 MONTH = click.DateTime(formats=["%Y-%m", "%m/%Y"])
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def unit_hint(func: F) -> F:
+    """An unknown regional unit: point at this command line's own list of units."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UnknownUnit as exc:
+            raise ArchivoError(f"{exc} Vea la lista con «archivo regional list».") from None
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _actor(svc: Services, username: str) -> dsp.Actor:
@@ -84,13 +101,10 @@ def _show(d: dsp.DispatchView) -> None:
                 outcome += f" [resuelto: {it.resolution_note}]"
         click.echo(f"  #{it.id} {it.reference} · {it.doc_type}{nis}{sheets} · "
                    f"{it.copy_label}{outcome}")
-    click.echo("Historial:")
+    click.echo("Historial (hora de Paraguay):")
     for e in d.events:
-        change = (f"{e.from_state.label} -> {e.to_state.label}"
-                  if e.from_state is not None and e.from_state is not e.to_state
-                  else e.to_state.label)
         note = f": {e.note}" if e.note else ""
-        click.echo(f"  {e.at:%d/%m/%Y %H:%M} UTC {e.actor} {e.action} ({change}){note}")
+        click.echo(f"  {fmt_datetime(e.at)} {e.actor} · {e.label} ({e.state_text}){note}")
 
 
 @click.group("despacho")
@@ -105,6 +119,7 @@ def despacho() -> None:
 @ACTOR
 @click.pass_context
 @friendly_errors
+@unit_hint
 def create(ctx: click.Context, destino: str, origen: str | None, notas: str,
            username: str) -> None:
     """Crea un despacho en borrador a la unidad DESTINO (código o nombre)."""
@@ -196,10 +211,8 @@ def send(ctx: click.Context, numero: str, transportista: str, guia: str, fecha: 
          expected: dt.datetime | None, nota: str, username: str) -> None:
     """Registra la entrega del paquete al servicio de encomiendas."""
     svc, actor = _ctx(ctx, username)
-    sent_at = None
-    if fecha is not None and fecha.date() != local_today():
-        sent_at = local_midnight(fecha.date()) + dt.timedelta(hours=12)
-    d = dsp.send(svc, actor, numero, courier=transportista, guide_number=guia, sent_at=sent_at,
+    sent_on = fecha.date() if fecha is not None else None  # a day in Paraguay
+    d = dsp.send(svc, actor, numero, courier=transportista, guide_number=guia, sent_at=sent_on,
                  expected_delivery=expected.date() if expected else None, note=nota)
     click.echo(f"Despacho {d.number} enviado por {d.courier}, guía {d.guide_number}; "
                f"entrega prevista el {fmt_date(d.expected_delivery)}.")
@@ -213,11 +226,13 @@ def send(ctx: click.Context, numero: str, transportista: str, guia: str, fecha: 
 @click.option("--nota-item", "item_notes", multiple=True,
               help="Nota de un ítem observado: ÍTEM=texto. Repetible.")
 @click.option("--nota", default="", help="Nota general de la recepción.")
+@click.option("--fecha", type=DAY, default=None, help="Día en que llegó el paquete (hoy).")
 @ACTOR
 @click.pass_context
 @friendly_errors
 def receive(ctx: click.Context, numero: str, missing: tuple[str, ...], damaged: tuple[str, ...],
-            item_notes: tuple[str, ...], nota: str, username: str) -> None:
+            item_notes: tuple[str, ...], nota: str, fecha: dt.datetime | None,
+            username: str) -> None:
     """Confirma la recepción; los ítems no indicados como faltantes o dañados llegaron bien."""
     notes: dict[str, str] = {}
     for pair in item_notes:
@@ -232,7 +247,8 @@ def receive(ctx: click.Context, numero: str, missing: tuple[str, ...], damaged: 
     receipts = [dsp.ItemReceipt(k, dsp.ItemOutcome.FALTANTE, notes.get(k, "")) for k in missing]
     receipts += [dsp.ItemReceipt(k, dsp.ItemOutcome.DANADO, notes.get(k, "")) for k in damaged]
     svc, actor = _ctx(ctx, username)
-    d = dsp.receive(svc, actor, numero, receipts, note=nota)
+    d = dsp.receive(svc, actor, numero, receipts, note=nota,
+                    received_at=fecha.date() if fecha is not None else None)
     click.echo(f"Despacho {d.number}: {d.state_label}.")
     for it in d.items:
         if it.is_discrepancy and it.outcome is not None:
@@ -300,6 +316,7 @@ def show(ctx: click.Context, numero: str, username: str) -> None:
 @ACTOR
 @click.pass_context
 @friendly_errors
+@unit_hint
 def list_(ctx: click.Context, estado: str | None, destino: str | None,
           transportista: str | None, limite: int, username: str) -> None:
     """Lista los despachos, del más nuevo al más antiguo."""
@@ -351,8 +368,7 @@ def report(ctx: click.Context, desde: dt.datetime | None, hasta: dt.datetime | N
         raise ArchivoError("--hasta es anterior a --desde.")
     rows = dsp.monthly_report(svc, actor, first=first, last=last)
     if csv_path is not None:
-        with csv_path.open("w", encoding="utf-8-sig", newline="") as out:
-            write_csv(rows, out)
+        csv_path.write_bytes(csv_bytes(rows))
         click.echo(f"Informe guardado en {csv_path} ({len(rows)} filas).")
         return
     if not rows:
@@ -361,7 +377,7 @@ def report(ctx: click.Context, desde: dt.datetime | None, hasta: dt.datetime | N
     click.echo(f"{'MES':8} {'UNIDAD':6} {'SENTIDO':10} {'ENV':>4} {'REC':>4} {'DÍAS':>5} "
                f"{'VENC':>4} {'TARDE':>5} {'FALT':>4} {'DAÑ':>4} {'SIN RES':>7}")
     for r in rows:
-        avg = "-" if r.avg_transit_days is None else f"{r.avg_transit_days:.1f}".replace(".", ",")
+        avg = r.avg_transit_text or "-"
         click.echo(f"{r.month:8} {r.unit_code:6} {r.direction:10} {r.sent:>4} {r.received:>4} "
                    f"{avg:>5} {r.overdue:>4} {r.late:>5} {r.missing:>4} {r.damaged:>4} "
                    f"{r.unresolved:>7}")
@@ -480,6 +496,7 @@ def transit_list(ctx: click.Context) -> None:
 @ACTOR
 @click.pass_context
 @friendly_errors
+@unit_hint
 def transit_set(ctx: click.Context, unidad: str, dias: int, username: str) -> None:
     """Fija los días de tránsito a UNIDAD (vale para los próximos envíos)."""
     svc, actor = _ctx(ctx, username)

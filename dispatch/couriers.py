@@ -21,7 +21,7 @@ from archive.services import Services
 from .clock import utcnow
 from .models import Courier, TransitDays
 from .permissions import ARCHIVE_SIDE, Actor, require
-from .refs import NotFound, find_unit
+from .refs import UnknownInput, find_unit
 
 # Calendar days a package may take when nobody configured its destination.
 DEFAULT_TRANSIT_DAYS = 3
@@ -57,10 +57,10 @@ def find_courier(session: Session, name: str, *, active_only: bool = True) -> Co
         names = session.scalars(select(Courier.name).where(Courier.active)
                                 .order_by(Courier.name)).all()
         known = ("Servicios habilitados: " + ", ".join(names) + ".") if names else (
-            "No hay servicios cargados: agregue uno con «archivo despacho transportistas agregar "
-            "NOMBRE».")
+            "No hay servicios de encomiendas habilitados: Despacho los agrega en la "
+            "configuración de despachos.")
         state = "no está habilitado" if courier is not None else "no existe"
-        raise NotFound(f"El servicio de encomiendas «{clean}» {state}. {known}")
+        raise UnknownInput(f"El servicio de encomiendas «{clean}» {state}. {known}")
     return courier
 
 

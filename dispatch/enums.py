@@ -42,3 +42,24 @@ class ItemOutcome(LabelledEnum):
     RECIBIDO = "recibido", "Recibido"
     FALTANTE = "faltante", "Faltante"
     DANADO = "danado", "Dañado"
+
+
+# What a person reads in a dispatch's history for each recorded event code
+# (``DispatchEvent.action``, also the audit action ``despacho.<code>``).
+EVENT_LABELS: dict[str, str] = {
+    "crear": "Creación",
+    "agregar_item": "Ítem agregado",
+    "quitar_item": "Ítem quitado",
+    "preparar": "Preparación",
+    "reabrir": "Reapertura",
+    "enviar": "Envío",
+    "recibir": "Recepción",
+    "devolver": "Devolución recibida",
+    "anular": "Anulación",
+    "resolver_item": "Observación resuelta",
+}
+
+
+def event_label(code: str) -> str:
+    """Spanish words for an event code; an unknown code still reads as words, not a code."""
+    return EVENT_LABELS.get(code) or code.replace("_", " ").capitalize()

@@ -24,6 +24,16 @@ class NotFound(ArchivoError):
     """What was asked for does not exist (the web answers 404)."""
 
 
+class UnknownInput(NotFound):
+    """Something named in a form or a request body (a unit, a courier, an archive number)
+    does not exist: a mistake to correct where it was typed (web: same page, API: 422),
+    not a missing page."""
+
+
+class UnknownUnit(UnknownInput):
+    """A regional unit that does not exist; each caller points at its own list of units."""
+
+
 def dispatch_number(text: str) -> str | None:
     """"env-2026-12" -> "ENV-2026-000012"; None when the text holds no dispatch number."""
     m = _DISPATCH.search(text.strip())
@@ -67,7 +77,7 @@ def find_document(session: Session, *, archive_ref: str | None = None,
     if document_id is not None:
         doc = session.get(Document, document_id)
         if doc is None:
-            raise NotFound(f"No existe el documento {document_id}.")
+            raise UnknownInput(f"No existe el documento {document_id}.")
         return doc
     number = archive_number(archive_ref or "")
     if number is None:
@@ -75,7 +85,7 @@ def find_document(session: Session, *, archive_ref: str | None = None,
                            "ARC-2026-000123).")
     doc = session.scalar(select(Document).where(Document.archive_number == number))
     if doc is None:
-        raise NotFound(f"No existe el documento {number} en el archivo.")
+        raise UnknownInput(f"No existe el documento {number} en el archivo.")
     return doc
 
 
@@ -90,8 +100,7 @@ def find_unit(session: Session, ref: str | int) -> RegionalUnit:
             units = session.scalars(select(RegionalUnit)).all()
             unit = next((u for u in units if u.name.lower() == text.lower()), None)
     if unit is None:
-        raise NotFound(f"No existe la unidad regional «{ref}». Vea la lista con "
-                       "«archivo regional list».")
+        raise UnknownUnit(f"No existe la unidad regional «{ref}».")
     return unit
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -54,6 +55,11 @@ class ReportRow:
         if not self.transit_days:
             return None
         return round(sum(self.transit_days) / len(self.transit_days), 1)
+
+    @property
+    def avg_transit_text(self) -> str:
+        """The average as people write it (decimal comma), the same on the page and in the CSV."""
+        return decimal_text(self.avg_transit_days)
 
 
 def month_bounds(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
@@ -102,7 +108,7 @@ def _count(row: ReportRow, d: Dispatch, sent: dt.date, today: dt.date) -> None:
         row.unresolved += item.is_discrepancy and not item.resolved
 
 
-def _decimal(value: float | None) -> str:
+def decimal_text(value: float | None) -> str:
     """Decimal comma: the spreadsheet of a Paraguayan office reads "2,5" as a number."""
     return "" if value is None else f"{value:.1f}".replace(".", ",")
 
@@ -113,5 +119,13 @@ def write_csv(rows: list[ReportRow], out: TextIO) -> None:
     writer.writerow(CSV_HEADER)
     for r in rows:
         writer.writerow([r.month, r.unit_code, r.unit_name, r.direction, r.sent, r.received,
-                         _decimal(r.avg_transit_days), r.overdue, r.late, r.missing, r.damaged,
+                         decimal_text(r.avg_transit_days), r.overdue, r.late, r.missing, r.damaged,
                          r.unresolved])
+
+
+def csv_bytes(rows: list[ReportRow]) -> bytes:
+    """The CSV file as Excel in es-PY opens it: UTF-8 with a byte order mark (without it
+    Excel reads «envío» as «envÃ­o»), semicolons and decimal commas."""
+    out = io.StringIO()
+    write_csv(rows, out)
+    return out.getvalue().encode("utf-8-sig")

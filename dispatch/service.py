@@ -20,7 +20,8 @@ from archive.errors import ArchivoError
 from archive.sequences import dispatch_number
 from archive.services import Services
 
-from .clock import fmt_date, local_date, local_today, utcnow
+from .clock import (FUTURE_TOLERANCE, as_utc, fmt_date, fmt_moment, local_date, local_today,
+                    moment_of_day, utcnow)
 from .couriers import find_courier, transit_days_for
 from .enums import Action, DispatchState, ItemOutcome
 from .history import log
@@ -33,6 +34,9 @@ from .views import DEFAULT_ORIGIN, DispatchView, ItemView, dispatch_view, item_v
 from .workflow import RECEIVED_STATES, check, receipt_state, targets
 
 MAX_NOTE = 2000
+
+# A date a person gives: a local day (``dt.date``) or an exact instant (``dt.datetime``).
+GivenTime = dt.date | dt.datetime
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,7 @@ def create_dispatch(services: Services, actor: Actor, destination: str | int, *,
                     origin: str | None = None, notes: str = "",
                     now: dt.datetime | None = None) -> DispatchView:
     """A new draft to a regional unit (code, name or id), numbered ENV-AAAA-NNNNNN."""
-    at = now or utcnow()
+    at = as_utc(now or utcnow())
     with session_scope(services.sessions) as session:
         unit = find_unit(session, destination)
         require(can_create(actor, unit.id, is_return=False), "crear despachos")
@@ -94,7 +98,7 @@ def create_return(services: Services, actor: Actor, original: DispatchRef, *,
     never arrived and are left out. At most one return trip (not annulled)
     per dispatch; when it is received, the dispatch becomes ``devuelto``.
     """
-    at = now or utcnow()
+    at = as_utc(now or utcnow())
     with session_scope(services.sessions) as session:
         out = find_dispatch(session, original, for_update=True)
         require(can_create(actor, out.regional_unit_id, is_return=True),
@@ -152,7 +156,7 @@ def _still_there(session: Session, ret: Dispatch, **what: object) -> bool:
 def prepare(services: Services, actor: Actor, ref: DispatchRef, *, note: str = "",
             now: dt.datetime | None = None) -> DispatchView:
     """Manifest printed, package closed: the contents are fixed from here on."""
-    at = now or utcnow()
+    at = as_utc(now or utcnow())
     with session_scope(services.sessions) as session:
         d = find_dispatch(session, ref, for_update=True)
         require(can_manage(actor, scope_of(d)), f"preparar el despacho {d.number}")
@@ -168,7 +172,7 @@ def prepare(services: Services, actor: Actor, ref: DispatchRef, *, note: str = "
 def reopen(services: Services, actor: Actor, ref: DispatchRef, *, note: str = "",
            now: dt.datetime | None = None) -> DispatchView:
     """Back to draft to change the contents; the printed manifest is void."""
-    at = now or utcnow()
+    at = as_utc(now or utcnow())
     with session_scope(services.sessions) as session:
         d = find_dispatch(session, ref, for_update=True)
         require(can_manage(actor, scope_of(d)), f"reabrir el despacho {d.number}")
@@ -178,14 +182,43 @@ def reopen(services: Services, actor: Actor, ref: DispatchRef, *, note: str = ""
         return dispatch_view(d)
 
 
+def _checked_time(given: GivenTime | None, *, what: str, after: dt.datetime,
+                  after_what: str, at: dt.datetime) -> dt.datetime:
+    """The UTC instant of a handover or receipt, refused when it cannot be true.
+
+    ``given`` may be a local day (stored on that day, see ``moment_of_day``)
+    or an instant; nothing happens before ``after`` (what came before it in
+    the dispatch's life) nor in the future beyond a small clock tolerance.
+    """
+    if given is None:
+        return max(at, as_utc(after))
+    if isinstance(given, dt.datetime):
+        moment = as_utc(given)
+        future, before = moment > at + FUTURE_TOLERANCE, moment < as_utc(after)
+        shown_after = fmt_moment(as_utc(after))
+    else:
+        moment = moment_of_day(given, earliest=after, now=at)
+        future, before = given > local_today(at), given < local_date(after)
+        shown_after = fmt_date(after)
+    if future:
+        raise ArchivoError(f"La fecha de {what} ({fmt_moment(given)}) no puede ser futura.")
+    if before:
+        raise ArchivoError(f"La fecha de {what} ({fmt_moment(given)}) es anterior {after_what} "
+                           f"({shown_after}); revise el día.")
+    return moment
+
+
 def send(services: Services, actor: Actor, ref: DispatchRef, *, courier: str,
-         guide_number: str, sent_at: dt.datetime | None = None,
+         guide_number: str, sent_at: GivenTime | None = None,
          expected_delivery: dt.date | None = None, note: str = "",
          now: dt.datetime | None = None) -> DispatchView:
     """Handed to the courier. The expected delivery defaults to the sent day plus the
-    unit's transit days and is stored, so a later change of the deadline moves nothing."""
-    at = now or utcnow()
-    handed = sent_at or at
+    unit's transit days and is stored, so a later change of the deadline moves nothing.
+
+    ``sent_at`` is a local day or an instant (default: now); it cannot precede the
+    preparation (or creation) of the dispatch nor lie in the future.
+    """
+    at = as_utc(now or utcnow())
     guide = " ".join(guide_number.split())
     with session_scope(services.sessions) as session:
         d = find_dispatch(session, ref, for_update=True)
@@ -195,9 +228,12 @@ def send(services: Services, actor: Actor, ref: DispatchRef, *, courier: str,
             raise ArchivoError("Indique el número de guía del servicio de encomiendas "
                                "(hasta 60 caracteres).")
         c = find_courier(session, courier)
+        if d.prepared_at is not None:
+            after, after_what = d.prepared_at, f"a la preparación del despacho {d.number}"
+        else:
+            after, after_what = d.created_at, f"a la creación del despacho {d.number}"
+        handed = _checked_time(sent_at, what="envío", after=after, after_what=after_what, at=at)
         day = local_date(handed)
-        if day > local_today(at):
-            raise ArchivoError(f"La fecha de envío ({fmt_date(day)}) no puede ser futura.")
         expected = expected_delivery or day + dt.timedelta(
             days=transit_days_for(session, d.regional_unit_id))
         if expected < day:
@@ -212,18 +248,23 @@ def send(services: Services, actor: Actor, ref: DispatchRef, *, courier: str,
 
 def receive(services: Services, actor: Actor, ref: DispatchRef,
             receipts: Iterable[ItemReceipt] = (), *, note: str = "",
+            received_at: GivenTime | None = None,
             now: dt.datetime | None = None) -> DispatchView:
     """The receiving side confirms each item; items not listed arrived as sent.
 
     Any missing or damaged item makes it ``recibido_con_observaciones`` and
     stays a discrepancy until resolved. The receipt of a return trip marks
-    its original dispatch ``devuelto``.
+    its original dispatch ``devuelto``. ``received_at`` (a local day or an
+    instant, default now) cannot precede the handover nor lie in the future.
     """
-    at = now or utcnow()
+    at = as_utc(now or utcnow())
     with session_scope(services.sessions) as session:
         d = find_dispatch(session, ref, for_update=True)
         require(can_receive(actor, scope_of(d)), f"confirmar la recepción del despacho {d.number}")
         targets(d.state, Action.RECIBIR, number=d.number, is_return=d.is_return)
+        assert d.sent_at is not None  # only a sent dispatch can be received
+        arrived = _checked_time(received_at, what="recepción", after=d.sent_at,
+                                after_what=f"al envío del despacho {d.number}", at=at)
         found: dict[int, ItemReceipt] = {}
         for r in receipts:
             item = find_item(d, r.item)
@@ -235,7 +276,7 @@ def receive(services: Services, actor: Actor, ref: DispatchRef,
             item.outcome = told.outcome if told else ItemOutcome.RECIBIDO
             item.outcome_note = _note(told.note) if told else ""
             item.resolved = False
-        d.received_at = at
+        d.received_at = arrived
         _release_holds(session, d)
         to = receipt_state(i.outcome for i in d.items if i.outcome is not None)
         problems = sum(1 for i in d.items if i.is_discrepancy)
@@ -253,7 +294,7 @@ def receive(services: Services, actor: Actor, ref: DispatchRef,
 def annul(services: Services, actor: Actor, ref: DispatchRef, reason: str, *,
           now: dt.datetime | None = None) -> DispatchView:
     """Only before it leaves; the number is kept (never reused) with the reason."""
-    at = now or utcnow()
+    at = as_utc(now or utcnow())
     why = _note(reason)
     with session_scope(services.sessions) as session:
         d = find_dispatch(session, ref, for_update=True)
@@ -270,7 +311,7 @@ def annul(services: Services, actor: Actor, ref: DispatchRef, reason: str, *,
 def resolve_item(services: Services, actor: Actor, ref: DispatchRef, item: int | str,
                  note: str, *, now: dt.datetime | None = None) -> ItemView:
     """Close a discrepancy (missing or damaged item) with what was done about it."""
-    at = now or utcnow()
+    at = as_utc(now or utcnow())
     text = _note(note)
     with session_scope(services.sessions) as session:
         d = find_dispatch(session, ref, for_update=True)

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from .clock import local_date
-from .enums import DispatchState, ItemKind, ItemOutcome
+from .enums import DispatchState, ItemKind, ItemOutcome, event_label
 from .models import Dispatch, DispatchEvent, DispatchItem
 from .permissions import DispatchScope
 from .workflow import OPEN_STATES, RECEIVED_STATES, days_late
@@ -54,6 +54,23 @@ class EventView:
     from_state: DispatchState | None
     to_state: DispatchState
     note: str
+
+    @property
+    def label(self) -> str:
+        """What happened, in Spanish words («Ítem agregado», not ``agregar_item``)."""
+        return event_label(self.action)
+
+    @property
+    def changed_state(self) -> bool:
+        return self.from_state is not None and self.from_state is not self.to_state
+
+    @property
+    def state_text(self) -> str:
+        """«Borrador → Preparado» for a transition; just the state when it did not change."""
+        if self.changed_state:
+            assert self.from_state is not None
+            return f"{self.from_state.label} → {self.to_state.label}"
+        return self.to_state.label
 
 
 @dataclass(frozen=True)

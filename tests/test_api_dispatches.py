@@ -85,7 +85,7 @@ def test_dispatch_api_refusals(api: ApiArchive) -> None:
                   headers=api.headers("consulta")).status_code == 403
     assert c.get(f"{API}/dispatches").status_code == 401
     unknown = c.post(f"{API}/dispatches", json={"destino": "XXX"}, headers=desk)
-    assert unknown.status_code == 404 and "XXX" in error_of(unknown)[1]
+    assert unknown.status_code == 422 and "XXX" in error_of(unknown)[1]
     missing = c.post(f"{API}/dispatches", json={}, headers=desk)
     assert missing.status_code == 422 and "destino" in error_of(missing)[1]
     not_json = c.post(f"{API}/dispatches", data="destino=SUR", headers=desk)

@@ -8,10 +8,9 @@ user sees only its unit) are enforced by ``dispatch`` itself.
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
-                   request, url_for)
+                   request, session, url_for)
 from werkzeug.wrappers import Response as BaseResponse
 
 from archive.db import read_scope
@@ -26,8 +25,8 @@ from dispatch.enums import DispatchState, ItemOutcome
 from dispatch.manifest import manifest_pdf
 from dispatch.overdue import overdue_dispatches
 from dispatch.permissions import Actor, PermissionDenied, can_manage, can_receive, can_resolve
-from dispatch.refs import NotFound
-from dispatch.report import monthly_report, write_csv
+from dispatch.refs import NotFound, UnknownInput, UnknownUnit
+from dispatch.report import csv_bytes, monthly_report
 from dispatch.workflow import allowed_actions
 
 from . import services_of
@@ -38,6 +37,11 @@ bp = Blueprint("dispatch_pages", __name__, url_prefix="/despachos")
 
 READERS = (Role.DESPACHO, Role.REGIONAL, Role.ARCHIVISTA, Role.CONSULTA)
 SENDERS = (Role.DESPACHO, Role.REGIONAL)  # regional units send their return trips
+# What was typed in «Agregar ítem» when it was refused, shown again after the redirect.
+TYPED_ITEM = "despacho_item_escrito"
+ITEM_FIELDS = ("clase", "referencia", "descripcion", "fojas", "copia")
+DAY_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
+MONTH_FORMATS = ("%Y-%m", "%m/%Y")
 
 
 @bp.errorhandler(PermissionDenied)
@@ -60,14 +64,31 @@ def _svc():  # type: ignore[no-untyped-def]
     return services_of(current_app)
 
 
-def _date(name: str) -> dt.date | None:
-    value = request.values.get(name, "").strip()
-    if not value:
+def _day(value: str, label: str, *, months: bool = False, last: bool = False) -> dt.date | None:
+    """A date typed in a form (AAAA-MM-DD or dd/mm/aaaa; with ``months`` also a month,
+    whose first or ``last`` day it means); a Spanish ``ArchivoError`` otherwise."""
+    text = value.strip()
+    if not text:
         return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        abort(400, description=f"La fecha «{value}» no es válida; use AAAA-MM-DD.")
+    for fmt in DAY_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            pass
+    for fmt in MONTH_FORMATS if months else ():
+        try:
+            first = dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+        if not last:
+            return first
+        return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    shapes = "AAAA-MM-DD o un mes AAAA-MM" if months else "AAAA-MM-DD o dd/mm/aaaa"
+    raise ArchivoError(f"«{text}» no es una fecha válida para «{label}»; use {shapes}.")
+
+
+def _date(name: str, label: str) -> dt.date | None:
+    return _day(request.values.get(name, ""), label)
 
 
 def _units() -> list[RegionalUnit]:
@@ -87,7 +108,7 @@ def _back(dispatch_id: int, message: str | None = None, category: str = "") -> B
 
 @bp.get("")
 @requires(*READERS)
-def index() -> str:
+def index() -> tuple[str, int]:
     actor = _actor()
     state = request.args.get("estado") or None
     destination = request.args.get("destino") or None
@@ -99,9 +120,11 @@ def index() -> str:
     try:
         rows = queries.list_dispatches(
             _svc(), actor, state=state, destination=destination, courier=courier,
-            date_from=_date("desde"), date_to=_date("hasta"), overdue_only=overdue,
-            limit=per_page + 1, offset=(page - 1) * per_page)
-    except ArchivoError as exc:
+            date_from=_date("desde", "Desde"), date_to=_date("hasta", "Hasta"),
+            overdue_only=overdue, limit=per_page + 1, offset=(page - 1) * per_page)
+    except PermissionDenied:
+        raise
+    except ArchivoError as exc:  # a mistyped filter: say so above the same form
         rows, error = [], str(exc)
     today = local_today()
     return render_template(
@@ -110,7 +133,7 @@ def index() -> str:
         couriers=list_couriers(_svc()), args=request.args,
         overdue=overdue_dispatches(_svc(), actor, today=today),
         discrepancies=queries.open_discrepancies(_svc(), actor),
-        can_create=actor.role in (Role.DESPACHO, Role.ADMIN))
+        can_create=actor.role in (Role.DESPACHO, Role.ADMIN)), 400 if error else 200
 
 
 @bp.post("")
@@ -119,8 +142,11 @@ def create() -> BaseResponse:
     try:
         d = service.create_dispatch(_svc(), _actor(), request.form.get("destino", ""),
                                     notes=request.form.get("notas", ""))
+    except UnknownUnit as exc:
+        flash(f"{exc} Elija el destino de la lista.", "error")
+        return redirect(url_for("dispatch_pages.index"))
     except ArchivoError as exc:
-        if isinstance(exc, (PermissionDenied, NotFound)):
+        if isinstance(exc, PermissionDenied):
             raise
         flash(str(exc), "error")
         return redirect(url_for("dispatch_pages.index"))
@@ -133,23 +159,41 @@ def detail(dispatch_id: int) -> str:
     actor = _actor()
     d = queries.get_dispatch(_svc(), actor, dispatch_id)
     manage = can_manage(actor, d.scope)
+    typed = session.pop(TYPED_ITEM, None)
+    if not isinstance(typed, dict) or typed.get("despacho") != dispatch_id:
+        typed = {}
     return render_template(
-        "despacho.html", d=d, today=local_today(),
+        "despacho.html", d=d, today=local_today(), typed=typed,
         actions=[a.value for a in allowed_actions(d.state, is_return=d.is_return)],
         can_manage=manage, can_receive=can_receive(actor, d.scope),
         can_resolve=can_resolve(actor, d.scope), couriers=list_couriers(_svc()),
         outcomes=ItemOutcome.choices())
 
 
-def _run(dispatch_id: int, done: str, fn) -> BaseResponse:  # type: ignore[no-untyped-def]
-    """Call a dispatch action; a refusal comes back as a flashed Spanish message."""
+def _run(dispatch_id: int, done: str, fn, *,  # type: ignore[no-untyped-def]
+         keep: dict[str, str] | None = None) -> BaseResponse:
+    """Call a dispatch action; a refusal comes back as a flashed Spanish message.
+
+    A unit, courier or document that does not exist is a typing mistake, not a
+    missing page; ``keep`` is what was typed, shown again in the form.
+    """
     try:
         fn()
-    except (PermissionDenied, NotFound):
+    except PermissionDenied:
         raise
+    except NotFound as exc:
+        if not isinstance(exc, UnknownInput):
+            raise
+        return _refused(dispatch_id, exc, keep)
     except ArchivoError as exc:
-        return _back(dispatch_id, str(exc), "error")
+        return _refused(dispatch_id, exc, keep)
     return _back(dispatch_id, done)
+
+
+def _refused(dispatch_id: int, exc: ArchivoError, keep: dict[str, str] | None) -> BaseResponse:
+    if keep is not None:
+        session[TYPED_ITEM] = {"despacho": dispatch_id, **keep}
+    return _back(dispatch_id, str(exc), "error")
 
 
 @bp.post("/<int:dispatch_id>/items")
@@ -178,7 +222,8 @@ def add_item(dispatch_id: int) -> BaseResponse:
         else:
             dispatch_items.add_text(svc, actor, dispatch_id, form.get("descripcion", ""),
                                     sheets=sheets(), original=original)
-    return _run(dispatch_id, "Ítem agregado.", add)
+    return _run(dispatch_id, "Ítem agregado.", add,
+                keep={name: form.get(name, "")[:300] for name in ITEM_FIELDS})
 
 
 @bp.post("/<int:dispatch_id>/items/<int:item_id>/quitar")
@@ -210,15 +255,11 @@ def send(dispatch_id: int) -> BaseResponse:
     form = request.form
 
     def go() -> None:
-        sent_day = _date("fecha_envio")
-        sent_at = None
-        if sent_day is not None:
-            from dispatch.clock import local_midnight
-
-            sent_at = local_midnight(sent_day) + dt.timedelta(hours=12)
         service.send(_svc(), _actor(), dispatch_id, courier=form.get("transportista", ""),
-                     guide_number=form.get("guia", ""), sent_at=sent_at,
-                     expected_delivery=_date("entrega_prevista"), note=form.get("nota", ""))
+                     guide_number=form.get("guia", ""),
+                     sent_at=_date("fecha_envio", "Fecha de envío"),
+                     expected_delivery=_date("entrega_prevista", "Entrega prevista"),
+                     note=form.get("nota", ""))
     return _run(dispatch_id, "Despacho enviado.", go)
 
 
@@ -268,7 +309,8 @@ def receive(dispatch_id: int) -> BaseResponse:
     except ValueError as exc:
         return _back(dispatch_id, str(exc), "error")
     return _run(dispatch_id, "Recepción confirmada.", lambda: service.receive(
-        _svc(), actor, dispatch_id, receipts, note=form.get("nota", "")))
+        _svc(), actor, dispatch_id, receipts, note=form.get("nota", ""),
+        received_at=_date("fecha_recepcion", "Fecha de recepción")))
 
 
 @bp.post("/<int:dispatch_id>/items/<int:item_id>/resolver")
@@ -291,22 +333,33 @@ def manifest(dispatch_id: int) -> Response:
 
 @bp.get("/informe")
 @requires(*READERS)
-def report() -> str | Response:
+def report() -> tuple[str, int] | Response:
+    """A mistyped period is said above the same form, with what was typed kept."""
     today = local_today()
-    first = _date("desde") or today.replace(day=1)
-    last = _date("hasta") or today
-    if last < first:
-        abort(400, description="La fecha «hasta» es anterior a «desde».")
-    if (last - first).days > 3660:
-        abort(400, description="El informe abarca como máximo diez años.")
+    typed = {"desde": request.args.get("desde", ""), "hasta": request.args.get("hasta", "")}
+    try:
+        first, last = _period(typed["desde"], typed["hasta"], today)
+    except ArchivoError as exc:
+        return render_template("despachos_informe.html", rows=[], typed=typed,
+                               error=str(exc), first=None, last=None), 400
     rows = monthly_report(_svc(), _actor(), first=first, last=last, today=today)
     if request.args.get("formato") == "csv":
-        out = io.StringIO()
-        write_csv(rows, out)
         name = f"despachos_{first:%Y%m}_{last:%Y%m}.csv"
-        return Response(out.getvalue(), mimetype="text/csv", headers={
+        return Response(csv_bytes(rows), mimetype="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="{name}"'})
-    return render_template("despachos_informe.html", rows=rows, first=first, last=last)
+    typed = {"desde": first.isoformat(), "hasta": last.isoformat()}
+    return render_template("despachos_informe.html", rows=rows, first=first, last=last,
+                           typed=typed, error=None), 200
+
+
+def _period(raw_first: str, raw_last: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    first = _day(raw_first, "Desde", months=True) or today.replace(day=1)
+    last = _day(raw_last, "Hasta", months=True, last=True) or today
+    if last < first:
+        raise ArchivoError("La fecha «Hasta» es anterior a «Desde».")
+    if (last - first).days > 3660:
+        raise ArchivoError("El informe abarca como máximo diez años.")
+    return first, last
 
 
 @bp.get("/configuracion")

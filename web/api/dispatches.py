@@ -16,18 +16,18 @@ from archive.enums import Role
 from archive.errors import ArchivoError
 from dispatch import items as dispatch_items
 from dispatch import queries, service
-from archive.localtime import local_today
+from archive.localtime import local_today, zone
 from dispatch.enums import DispatchState, ItemOutcome
 from dispatch.manifest import manifest_pdf
 from dispatch.permissions import Actor, PermissionDenied
-from dispatch.refs import NotFound
+from dispatch.refs import NotFound, UnknownInput, UnknownUnit
 from dispatch.views import DispatchView, ItemView
 from dispatch.workflow import TransitionRefused, allowed_actions
 
 from ..errors import error_response
 from ..security import current_user, requires
 from . import bp
-from .common import bool_arg, int_arg, json_object, services
+from .common import bool_arg, int_arg, iso, json_object, services
 from .errors import fail
 from .openapi import (BOOL, DATE, DATETIME, INT, MAX_ID, READ_ERRORS, STR, STR_LIST, add_paths,
                       errors, json_body, nullable, obj, operation, path_param, query, ref)
@@ -38,6 +38,10 @@ READ_ROLES = "despacho, regional (solo su unidad), archivista, consulta (y admin
 WRITE_ROLES = "despacho; regional para recibir lo suyo y enviar devoluciones (y admin)"
 TRANSITION_REFUSED = "transicion_no_permitida"
 PER_PAGE = 50
+# A day in Paraguay (AAAA-MM-DD) or an ISO 8601 instant; never in the future, never before
+# the previous step of the dispatch.
+WHEN = {"type": "string", "description": "Fecha AAAA-MM-DD (día en Paraguay) o fecha y hora "
+                                         "ISO 8601; no futura ni anterior al paso previo."}
 
 
 @bp.errorhandler(PermissionDenied)
@@ -61,10 +65,6 @@ def _actor() -> Actor:
     return Actor(user.username, Role(user.role), user.regional_unit_id)
 
 
-def _iso(value: dt.date | dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def item_json(it: ItemView) -> dict[str, Any]:
     return {
         "id": it.id, "clase": it.kind.value, "original": it.is_original,
@@ -83,9 +83,9 @@ def dispatch_json(d: DispatchView, *, full: bool = True) -> dict[str, Any]:
                                         "nombre": d.regional_unit_name},
         "devolucion_de": d.return_of_number or None, "transportista": d.courier or None,
         "guia": d.guide_number or None, "notas": d.notes, "motivo_anulacion": d.annul_reason or None,
-        "creado": _iso(d.created_at), "creado_por": d.created_by,
-        "preparado": _iso(d.prepared_at), "enviado": _iso(d.sent_at),
-        "recibido": _iso(d.received_at), "entrega_prevista": _iso(d.expected_delivery),
+        "creado": iso(d.created_at), "creado_por": d.created_by,
+        "preparado": iso(d.prepared_at), "enviado": iso(d.sent_at),
+        "recibido": iso(d.received_at), "entrega_prevista": iso(d.expected_delivery),
         "dias_atraso": d.days_late(local_today()), "cantidad_items": d.item_count,
         "acciones": [a.value for a in allowed_actions(d.state, is_return=d.is_return)],
         "url": url_for("api.get_dispatch", dispatch_id=d.id, _external=True),
@@ -93,7 +93,8 @@ def dispatch_json(d: DispatchView, *, full: bool = True) -> dict[str, Any]:
     }
     if full:
         out["items"] = [item_json(i) for i in d.items]
-        out["eventos"] = [{"fecha": _iso(e.at), "usuario": e.actor, "accion": e.action,
+        out["eventos"] = [{"fecha": iso(e.at), "usuario": e.actor, "accion": e.action,
+                           "accion_nombre": e.label,
                            "desde": e.from_state.value if e.from_state else None,
                            "hasta": e.to_state.value, "nota": e.note} for e in d.events]
     return out
@@ -121,10 +122,38 @@ def _date(raw: object, name: str) -> dt.date | None:
         fail(422, f"«{raw}» no es una fecha válida para «{name}»; use AAAA-MM-DD.")
 
 
+def _given_time(raw: object, name: str) -> dt.date | dt.datetime | None:
+    """A bare date is a local day (kept as a date); a time without offset is Paraguay's."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, str):
+        text = raw.strip()
+        try:
+            if len(text) == 10:
+                return dt.date.fromisoformat(text)
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone())
+    fail(422, f"«{name}» debe ser una fecha AAAA-MM-DD o una fecha y hora ISO 8601 "
+              "(AAAA-MM-DDTHH:MM, con su diferencia horaria o en hora de Paraguay).")
+
+
+def _unknown_unit(exc: UnknownUnit) -> str:
+    """Point at the API's own list of units, not at a command of the server."""
+    return f"{exc} Las unidades válidas están en {url_for('api.regional_units')}."
+
+
 def _domain(fn):  # type: ignore[no-untyped-def]
-    """Run a dispatch call: its plain Spanish refusals become 422 (states 409, rights 403)."""
+    """Run a dispatch call: its plain Spanish refusals become 422 (states 409, rights 403,
+    a missing dispatch 404; a unit, courier or document named in the request: 422)."""
     try:
         return fn()
+    except UnknownUnit as exc:
+        fail(422, _unknown_unit(exc))
+    except UnknownInput as exc:
+        fail(422, str(exc))
     except (PermissionDenied, NotFound, TransitionRefused):
         raise
     except ArchivoError as exc:
@@ -244,19 +273,7 @@ def prepare_dispatch(dispatch_id: int) -> Response:
 def send_dispatch(dispatch_id: int) -> Response:
     _check_id(dispatch_id)
     body = json_object()
-    sent_at = None
-    if body.get("fecha_envio") not in (None, ""):
-        raw = body["fecha_envio"]
-        try:
-            sent_at = dt.datetime.fromisoformat(raw) if isinstance(raw, str) else None
-        except ValueError:
-            sent_at = None
-        if sent_at is None:
-            fail(422, "«fecha_envio» debe ser una fecha u hora ISO (AAAA-MM-DD[THH:MM]).")
-        if sent_at.tzinfo is None:
-            from archive.localtime import zone
-
-            sent_at = sent_at.replace(tzinfo=zone())
+    sent_at = _given_time(body.get("fecha_envio"), "fecha_envio")
     return jsonify(dispatch_json(_domain(lambda: service.send(
         services(), _actor(), dispatch_id, courier=_text(body, "transportista", required=True),
         guide_number=_text(body, "guia", required=True), sent_at=sent_at,
@@ -285,8 +302,10 @@ def receive_dispatch(dispatch_id: int) -> Response:
         if not isinstance(note, str):
             fail(422, "«nota» debe ser un texto.")
         receipts.append(service.ItemReceipt(entry["item"], outcome, note))  # type: ignore[arg-type]
+    received_at = _given_time(body.get("fecha_recepcion"), "fecha_recepcion")
     return jsonify(dispatch_json(_domain(lambda: service.receive(
-        services(), _actor(), dispatch_id, receipts, note=_text(body, "nota")))))
+        services(), _actor(), dispatch_id, receipts, note=_text(body, "nota"),
+        received_at=received_at))))
 
 
 @bp.post("/dispatches/<int:dispatch_id>/anular")
@@ -398,7 +417,7 @@ def _openapi() -> None:
             {"200": one, **write_errors}, description=action_doc,
             request_body=body({"type": "object", "required": ["transportista", "guia"],
                                "properties": {"transportista": STR, "guia": STR,
-                                              "fecha_envio": STR, "entrega_prevista": DATE,
+                                              "fecha_envio": WHEN, "entrega_prevista": DATE,
                                               "nota": STR}}))},
         "/dispatches/{dispatch_id}/recibir": {"parameters": [did], "post": operation(
             "receive_dispatch", "despachos", "Confirmar la recepción", WRITE_ROLES,
@@ -407,7 +426,7 @@ def _openapi() -> None:
                         "recibidos; faltante o dañado deja el despacho «recibido con "
                         "observaciones». " + action_doc,
             request_body=body({"type": "object", "properties": {
-                "nota": STR, "items": {"type": "array", "items": {
+                "nota": STR, "fecha_recepcion": WHEN, "items": {"type": "array", "items": {
                     "type": "object", "required": ["item"], "properties": {
                         "item": {"type": ["integer", "string"]},
                         "resultado": {"type": "string",
