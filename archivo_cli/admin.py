@@ -22,7 +22,7 @@ from .common import friendly_errors, get_services
 @friendly_errors
 def init(ctx: click.Context, admin_username: str) -> None:
     """Prepara la instalación: base de datos, almacenamiento, índice y administrador."""
-    svc = get_services(ctx)
+    svc = get_services(ctx, prepared=False)
     report = initialize(svc, admin_username)
     click.echo(f"Instalación lista en {svc.settings.home}")
     if report.regional_units_added:
@@ -39,7 +39,7 @@ def init(ctx: click.Context, admin_username: str) -> None:
 @friendly_errors
 def config(ctx: click.Context) -> None:
     """Muestra la configuración efectiva (los secretos aparecen ocultos)."""
-    svc = get_services(ctx)
+    svc = get_services(ctx, prepared=False)
     masked = svc.settings.masked()
     width = max(len(k) for k in masked)
     for s in SETTINGS:

@@ -9,13 +9,10 @@ import threading
 import click
 from huey.consumer import Consumer
 
-from archive.errors import ArchivoError
-from archive.migrate import is_current
-from archive.db import check_database
 from archive.queue import check_queue
 from archive.services import Services
 
-from .common import friendly_errors, get_services
+from .common import friendly_errors, get_services, require_prepared
 
 log = logging.getLogger("archivo")
 
@@ -27,9 +24,8 @@ def _logging() -> None:
 
 
 def require_initialized(svc: Services, *, storage: bool = True) -> None:
-    check_database(svc.engine)
-    if not is_current(svc.engine):
-        raise ArchivoError("La base de datos no está inicializada o actualizada: ejecute «archivo init».")
+    """Everything a long-running or bulk command touches answers: schema, storage, queues."""
+    require_prepared(svc)
     if storage:
         svc.store.check()
     check_queue(svc.huey)

@@ -18,7 +18,7 @@ from archive.errors import ArchivoError
 from archive.nis import normalize_nis
 from ingest.separators import write_separators
 
-from .common import friendly_errors
+from .common import friendly_errors, require_prepared
 
 
 def _parse(items: tuple[str, ...],
@@ -48,6 +48,7 @@ def _missing_from_registry(numbers: list[str]) -> list[str] | None:
 
         svc = Services(load_settings())
         try:
+            require_prepared(svc)  # a home never initialised has no registry (and gets no file)
             with read_scope(svc.sessions) as db:
                 if db.scalar(select(Supply.nis).limit(1)) is None:
                     return None
