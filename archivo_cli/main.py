@@ -7,8 +7,6 @@ import click
 from . import (admin, bag_cmd, demo, dispatch_cmd, i18n, ingest_cmd, physical_cmd,
                regenerate_cmd, registry_cmd, runtime, search_cmd, separators_cmd, supply_cmd)
 
-i18n.install()
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="archivo", message="archivo %(version)s")
@@ -36,6 +34,7 @@ cli.add_command(separators_cmd.separators)  # «separadores»: hojas para escane
 cli.add_command(bag_cmd.export)  # BagIt bag of documents
 cli.add_command(bag_cmd.import_bag_cmd)
 cli.add_command(regenerate_cmd.regenerar)  # «regenerar»: derivatives from the original
+i18n.localize(cli)  # Spanish metavars in every usage line
 
 
 def main() -> None:
