@@ -30,6 +30,22 @@ DESCRIPTIONS = {
 }
 
 
+# Kinds whose number, when no document has it, is looked for in the text of the pages.
+TEXT_FALLBACK = ("numero", "nis", "cedula")
+_FALLBACK_NOTES = {
+    "nis": "Ningún documento está vinculado al NIS {v}; se muestran las páginas donde "
+           "aparece ese número.",
+    "cedula": "Ningún documento tiene registrada la cédula {v}; se muestran las páginas donde "
+              "aparece ese número.",
+}
+
+
+def fallback_note(req: ExactRequest) -> str:
+    """What a person is told when a NIS or cédula search shows pages that merely mention it."""
+    note = _FALLBACK_NOTES.get(req.kind)
+    return note.format(v=req.value) if note else ""
+
+
 def _ruc_base(value: str):  # type: ignore[no-untyped-def]
     """RUC values whose base is ``value`` ("1234567" -> "1234567-8"), as an index range."""
     return and_(DocumentIdentifier.kind == "ruc", DocumentIdentifier.value >= value + "-",

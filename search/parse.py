@@ -247,7 +247,11 @@ def _exact_request(text: str, clauses: list[Clause]) -> ExactRequest | None:
 
 def parse_query(text: str, *,
                 regional_units: Callable[[], RegionalUnits] = lambda: ()) -> ParsedQuery:
-    """Split ``text`` into alias clauses and free text; spot a lone identifier."""
+    """Split ``text`` into alias clauses and free text; spot a lone identifier.
+
+    Labels typed before a number ("NIS 1234567", "C.I. N° 3.603.408") are read as
+    the alias clause of their kind first (``identifiers.unlabel``).
+    """
     clauses: list[Clause] = []
 
     def take(m: re.Match[str]) -> str:
@@ -271,7 +275,7 @@ def parse_query(text: str, *,
     if (text or "").count('"') % 2:
         raise QueryError("Las comillas no están cerradas: escriba la frase entre dos comillas, "
                          'por ejemplo "robo de medidor".')
-    rest = _CLAUSE.sub(take, text or "")
+    rest = _CLAUSE.sub(take, identifiers.unlabel(text or ""))
     rest = re.sub(r"\s+", " ", rest).strip()
     return ParsedQuery(rest, clauses, _exact_request(rest, clauses))
 

@@ -101,20 +101,27 @@ def search(services: Services, text: str, *, page: int = 1, per_page: int = 20,
     parsed = parse_query(text, regional_units=units)
     extra = filter_clauses(filters, regional_units=units)
     base: dict[str, Any] = dict(query=text, page=page, per_page=per_page, sort=sort)
+    words, clauses, note = parsed.text, parsed.clauses, ""
     if parsed.exact is not None and not fuzzy:
         found = _search_exact(services, parsed.exact, extra, units, boxes, base)
-        # A bare number nobody has as NIS, cédula or RUC may still be written in some page.
-        if found.total or parsed.exact.kind != "numero":
+        # A number no document has as NIS or cédula may still be written in some page
+        # (a NIS without its label is read but not linked): search the pages for it.
+        if found.total or parsed.exact.kind not in exact.TEXT_FALLBACK:
             return found
-    parts = whoosh_query(parsed.text, parsed.clauses + extra, fuzzy=fuzzy)
+        if parsed.exact.kind != "numero":  # "NIS 1234567": the number, as text
+            words, clauses = parsed.exact.value, []
+            note = exact.fallback_note(parsed.exact)
+    parts = whoosh_query(words, clauses + extra, fuzzy=fuzzy)
     if parts is None:
         return SearchResults(mode=MODE_EMPTY, total=0, message="Escriba algo para buscar.", **base)
     found = _search_index(services, parts, units, boxes, base)
-    if found.total or not can_relax(parsed.text):
+    if note and found.total:
+        found.message = note
+    if found.total or not can_relax(words):
         return found
     # No page has every word (often one of them was misread by the OCR): show the pages
     # with most of them, and say so. Filters and exclusions still apply in full.
-    relaxed = whoosh_query(parsed.text, parsed.clauses + extra, fuzzy=fuzzy, any_word=True)
+    relaxed = whoosh_query(words, clauses + extra, fuzzy=fuzzy, any_word=True)
     assert relaxed is not None
     found = _search_index(services, relaxed, units, boxes, base)
     if found.total:

@@ -146,7 +146,7 @@ def test_whole_years_become_year_terms() -> None:
     ("fecha:2020..9999", "año 9999 está fuera del rango"),
     ("fecha:2024..2020", "termina antes de empezar"),
     ("fecha:31/02/2023", "no es una fecha válida"),
-    ("nis: 4992383", "Falta el valor después de «nis:»"),
+    ("heladera nis:", "Falta el valor después de «nis:»"),  # "nis: 4992383" is a NIS
 ])
 def test_bad_queries_give_a_spanish_message(text: str, message: str) -> None:
     with pytest.raises(QueryError, match=message):
