@@ -92,10 +92,12 @@ class Extraction:
 
 @lru_cache(maxsize=4096)
 def _fold_char(ch: str) -> str:
-    if ch.isascii() or ch in NUMBER_SIGNS:  # "˚" would fold to a space: it is a sign here
+    if ch.isascii():
         return ch
     base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-    return base if len(base) == 1 else ch
+    if len(base) != 1 or (base.isspace() and ch in NUMBER_SIGNS):  # "N˚" stays a number sign
+        return ch
+    return base
 
 
 def fold_accents(text: str) -> str:

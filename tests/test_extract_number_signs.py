@@ -60,3 +60,14 @@ def test_a_zero_is_read_as_the_sign_only_before_a_space() -> None:
     # "N0 " is "N°"; "N01234567" keeps its zero (the number may start with it).
     assert [c.value for c in find_ots("ORDEN DE TRABAJO N0 123456")] == ["123456"]
     assert [c.value for c in find_ots("ORDEN DE TRABAJO N0123456")] == ["0123456"]
+
+
+def test_folding_keeps_every_sign_one_character_and_readable() -> None:
+    from ingest.classify import classify
+    from ingest.extract import fold_accents
+
+    text = "OT Nº 123456 · N˚ 2 · N® 3"
+    folded = fold_accents(text)
+    assert len(folded) == len(text) and folded.startswith("OT No 123456")
+    assert "N˚ 2" in folded  # a spacing ring would fold to a blank and lose the sign
+    assert classify("ORDEN DE TRABAJO\nOT Nº 123456 cambio de medidor").doc_type == "orden_trabajo"
