@@ -11,6 +11,7 @@ from huey.consumer import Consumer
 
 from archive.queue import check_queue
 from archive.services import Services
+from ingest.capabilities import log_missing_capabilities
 
 from .common import friendly_errors, get_services, require_prepared
 
@@ -137,6 +138,7 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     _logging()
     svc = get_services(ctx)
     require_initialized(svc)
+    log_missing_capabilities()  # once, in Spanish, not a traceback per page
     app = create_app(svc, warm_search=True)
     background = start_background_worker(svc) if svc.settings.embedded_worker else None
     click.echo(f"archivo escuchando en http://{host}:{port}/ "
@@ -164,6 +166,7 @@ def worker(ctx: click.Context, workers: int) -> None:
     _logging()
     svc = get_services(ctx)
     require_initialized(svc)
+    log_missing_capabilities()  # once, in Spanish, not a traceback per page
     index = writes_index(svc)
     consumers, stop = _worker_parts(svc, workers, index=index)
     role = (f"OCR e índice en {svc.settings.index_dir}" if index
