@@ -23,11 +23,12 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, review_reasons
 from .enums import DocumentStatus, DocumentType, LinkSource
 from .errors import ArchivoError
 from .models import Document, DocumentSupply
 from .nis import normalize_nis
+from .nis_check import NisWarning, nis_warnings
 
 REJECTED = "rechazado"
 NOTE_ACTION = "documento.nota"
@@ -90,6 +91,7 @@ def update_document(session: Session, doc: Document, changes: DocumentChanges, *
         clear=changes.ot_number is not None and not changes.ot_number.strip())
     if diff:
         _touch(doc)
+        review_reasons.refresh(session, doc, type_fixed="tipo" in diff)
         audit.record(session, actor, "documento.editar", "documento", doc.archive_number, diff)
     return diff
 
@@ -138,6 +140,7 @@ def link_nis(session: Session, doc: Document, nis: str, *, actor: str,
     session.flush()
     session.refresh(doc, ["supplies"])
     _touch(doc)
+    review_reasons.refresh(session, doc)
     audit.record(session, actor, "documento.vincular", "documento", doc.archive_number,
                  {"nis": nis, "origen": source.value})
     return True
@@ -152,18 +155,26 @@ def unlink_nis(session: Session, doc: Document, nis: str, *, actor: str) -> bool
     session.flush()
     session.refresh(doc, ["supplies"])
     _touch(doc)
+    review_reasons.refresh(session, doc)
     audit.record(session, actor, "documento.desvincular", "documento", doc.archive_number,
                  {"nis": nis, "origen_anterior": link.source.value})
     return True
 
 
-def set_links(session: Session, doc: Document, nis_list: Iterable[str], *, actor: str) -> None:
-    """Make the document's NIS exactly ``nis_list`` (all confirmed)."""
+def set_links(session: Session, doc: Document, nis_list: Iterable[str], *,
+              actor: str) -> list[NisWarning]:
+    """Make the document's NIS exactly ``nis_list`` (all confirmed).
+
+    Returns the warnings about the numbers newly linked (see ``archive.nis_check``)
+    so a caller without a confirmation step (the API) can pass them on.
+    """
     wanted = {normalize_nis(n) for n in nis_list}
+    added = sorted(wanted - set(doc.nis_list))
     for nis in sorted(set(doc.nis_list) - wanted):
         unlink_nis(session, doc, nis, actor=actor)
     for nis in sorted(wanted):
         link_nis(session, doc, nis, actor=actor)
+    return nis_warnings(session, added)
 
 
 def _require_review(doc: Document) -> None:

@@ -28,6 +28,7 @@ from .enums import DocumentStatus, DocumentType
 from .errors import ArchivoError
 from .models import Document, DocumentSupply, Page, RegionalUnit, Supply
 from .nis import ocr_digits
+from .review_reasons import describe
 from .words import Word
 
 DEFAULT_PER_PAGE = 10
@@ -218,8 +219,9 @@ def _items(session: Session, docs: Sequence[Document]) -> list[ReviewItem]:
                       registry.get(l.nis, ("", None))[0], registry.get(l.nis, ("", None))[1],
                       l.created_by)
             for l in sorted(d.supplies, key=lambda l: (-l.confidence, l.nis)))
-        reasons = tuple((r, REVIEW_LABELS.get(r, r))
-                        for r in (d.review_reasons or "").split(",") if r)
+        linked = [l.nis for l in sorted(d.supplies, key=lambda l: l.nis)]
+        reasons = tuple(describe((d.review_reasons or "").split(","), linked,
+                                 {n for n in linked if n not in registry}))
         out.append(ReviewItem(
             d.id, d.archive_number, d.doc_type.value, d.doc_type.label, d.doc_type_confidence,
             d.title, _utc(d.received_at), d.received_by, d.original_filename, d.page_count,

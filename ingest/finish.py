@@ -26,6 +26,7 @@ from archive.batches import LEADING_SEQ, BatchPart
 from archive.db import session_scope
 from archive.enums import DocumentStatus, DocumentType, LinkSource
 from archive.models import Document, DocumentIdentifier, DocumentSupply, Supply
+from archive.review_reasons import link_reasons
 from archive.services import Services
 
 from .classify import classify
@@ -35,7 +36,6 @@ from .split import REASON_BAD_SEPARATOR, REASON_NO_SEPARATOR
 if TYPE_CHECKING:
     from .process import PageResult
 
-GOOD_LINK = 0.80  # a link this confident needs no human check
 MIN_LINK = 0.50  # weaker candidates are not linked at all
 LOW_OCR_CONFIDENCE = 60.0  # mean word confidence (0..100) under which a person should look
 UNKNOWN_NIS_FACTOR = 0.6  # an NIS absent from the registry is probably misread
@@ -67,7 +67,7 @@ def decide_outcome(services: Services, document_id: int, results: Sequence["Page
     text = "\f".join(r.text for r in results)  # form feed: the classifier knows page 1
     found = extract_all(text)
     with session_scope(services.sessions) as session:
-        manual = {l.nis: l.confidence for l in session.scalars(
+        manual = {l.nis: (l.source, l.confidence) for l in session.scalars(
             select(DocumentSupply).where(DocumentSupply.document_id == document_id,
                                          DocumentSupply.source != LinkSource.OCR))}
         candidates = {c.value: c.confidence for c in found.nis}
@@ -82,13 +82,11 @@ def decide_outcome(services: Services, document_id: int, results: Sequence["Page
         elif part is not None and part.problem:
             batch_reason = REASON_BAD_SEPARATOR  # its separator sheet could not be trusted
     out = Outcome(ocr_confidence=mean_confidence(results))
-    unknown = False
     for nis, conf in candidates.items():
         if nis in manual or conf < MIN_LINK:
             continue
         if registry_used and nis not in known:  # linked, but weakly, and a person checks it
             conf *= UNKNOWN_NIS_FACTOR
-            unknown = True
         out.links[nis] = round(conf, 3)
     cls = classify(text)
     out.doc_type = DocumentType(cls.doc_type)
@@ -101,11 +99,8 @@ def decide_outcome(services: Services, document_id: int, results: Sequence["Page
         out.identifiers.update((kind, item.value) for item in items)
     if not text.strip():
         out.reasons.append("sin_texto")
-    good = [n for n, c in out.links.items() if c >= GOOD_LINK] + list(manual)
-    if not good:
-        out.reasons.append("sin_nis")
-    if unknown:
-        out.reasons.append("nis_desconocido")
+    links = {n: (LinkSource.OCR, c) for n, c in out.links.items()} | manual
+    out.reasons += link_reasons(links, known, registry_used)
     if out.ocr_confidence is not None and out.ocr_confidence < LOW_OCR_CONFIDENCE:
         out.reasons.append("ocr_baja_confianza")
     if batch_reason:

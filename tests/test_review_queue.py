@@ -93,7 +93,7 @@ def test_items_carry_reasons_candidates_and_best_page(svc: Services) -> None:
         item = review_item(s, doc)
         page = list_review(s)
     assert item is not None and page.items[0] == item
-    assert item.reasons == (("nis_desconocido", "NIS que no figura en el registro de suministros"),)
+    assert item.reasons == (("nis_desconocido", "NIS 9990001 no figura en el padrón de suministros"),)
     assert [c.nis for c in item.candidates] == ["1000002", "9990001"]  # most confident first
     known, unknown = item.candidates
     assert known.in_registry and known.holder_name == "Titular 2" and known.source == "ocr"

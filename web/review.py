@@ -21,18 +21,20 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from archive.db import read_scope, session_scope
-from archive.editing import EditRefused, confirm, confirm_many, correct, reject
-from archive.enums import DocumentType, Role
+from archive.editing import EditRefused, confirm, confirm_many, correct, link_nis, reject
+from archive.enums import DocumentType, LinkSource, Role
 from archive.errors import ArchivoError, StorageError
 from archive.models import Document, RegionalUnit
+from archive.nis import normalize_nis
 from archive.review_queue import (NisBox, ReviewFilters, ReviewItem, list_review, nis_boxes,
                                   reason_counts)
+from archive.review_reasons import describe
 from archive.services import Services
 from archive.words import read_words_blob
 
 from . import services_of
 from .security import current_user, requires
-from .edits import Change, change_document, wake_indexer
+from .edits import Change, change_document, confirm_nis_page, nis_to_confirm, wake_indexer
 from .supplies import document_url, endpoint_url, local_date, local_datetime
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,21 @@ class Shown:
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
     return {"fecha_hora": local_datetime, "fecha": local_date, "document_url": document_url}
+
+
+@bp.app_template_global("motivos_revision")
+def reasons_shown(doc: Any) -> list[tuple[str, str]]:
+    """A document view's review reasons, naming its NIS (``_documento_estado.html``)."""
+    codes = [code for code, _ in doc.review_reasons]
+    nis = [link.nis for link in doc.links]
+    return describe(codes, nis, {link.nis for link in doc.links if not link.in_registry})
+
+
+def _confirmed_nis(doc_id: int) -> set[str]:
+    """NIS a person already linked to the document: typing them again needs no warning."""
+    with read_scope(services_of(current_app).sessions) as db:
+        doc = db.get(Document, doc_id)
+        return {l.nis for l in doc.supplies if l.source is not LinkSource.OCR} if doc else set()
 
 
 def _boxes(services: Services, item: ReviewItem) -> list[dict[str, Any]]:
@@ -156,7 +173,12 @@ def _nis_list(form: Any) -> list[str]:
 
 @bp.post("/revision/<int:doc_id>/corregir")
 @requires(*REVIEWERS)
-def correct_one(doc_id: int) -> Response:
+def correct_one(doc_id: int) -> Response | tuple[str, int]:
+    doubtful = nis_to_confirm(_nis_list(request.form), already=_confirmed_nis(doc_id))
+    if doubtful is not None:
+        return confirm_nis_page(doubtful, back=_return_to(), title="Corregir el documento",
+                                nis_label="NIS (separados por coma)")
+
     def action(db: Any, doc: Document, actor: str) -> str:
         tipo = (request.form.get("tipo") or "").strip()
         try:
@@ -167,6 +189,24 @@ def correct_one(doc_id: int) -> Response:
         return (f"Documento {doc.archive_number} corregido (NIS {', '.join(doc.nis_list)}, "
                 f"{doc.doc_type.label}): pasa a Listo.")
     return _decide(doc_id, action)
+
+
+@bp.post("/documentos/<int:doc_id>/nis/vincular")
+@requires(*REVIEWERS)
+def link_one(doc_id: int) -> Response | tuple[str, int]:
+    """«Vincular NIS» on the document page, with the same confirmation as the queue."""
+    back = url_for("documents.view", doc_id=doc_id)
+    typed = request.form.get("nis", "")
+    doubtful = nis_to_confirm([typed], already=_confirmed_nis(doc_id))
+    if doubtful is not None:
+        return confirm_nis_page(doubtful, back=back, title="Vincular NIS")
+
+    def action(db: Any, doc: Document, actor: str) -> str:
+        if link_nis(db, doc, typed, actor=actor):
+            return f"NIS {normalize_nis(typed)} vinculado al documento."
+        return f"El NIS {normalize_nis(typed)} ya estaba vinculado."
+    change_document(doc_id, action)
+    return redirect(back)
 
 
 @bp.post("/revision/<int:doc_id>/rechazar")

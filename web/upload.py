@@ -30,19 +30,21 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException
 
-from archive.db import session_scope
-from archive.document_view import REVIEW_LABELS
+from archive.db import read_scope, session_scope
 from archive.editing import add_note
 from archive.enums import DocumentStatus, DocumentType, Role
 from archive.errors import ArchivoError
 from archive.nis import normalize_nis_list
+from archive.nis_check import NisCheck, check_nis
+from archive.review_reasons import describe, known_nis
 from archive.services import Services
+from archive.sizes import human_size
 from ingest.accept import Accepted, accept_stream
 from ingest.errors import RejectedInput
 from ingest.status import DocumentSummary, is_final, summaries
 
 from . import services_of
-from .edits import wake_indexer
+from .edits import CONFIRM_FIELD, wake_indexer
 from .errors import MESSAGES, error_response
 from .security import current_user, requires
 
@@ -50,7 +52,7 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("upload", __name__)
 
-JSON_ENDPOINTS = frozenset({"upload.file", "upload.status"})
+JSON_ENDPOINTS = frozenset({"upload.file", "upload.status", "upload.check_nis_view"})
 MAX_STATUS_IDS = 200
 MAX_NOTES = 2000
 _NIS_SPLIT = re.compile(r"[,;\s]+")
@@ -102,6 +104,23 @@ def parse_fields(form: Any) -> UploadFields:
     return UploadFields(parse_doc_type(form.get("tipo")), parse_nis_list(form.get("nis")), notes)
 
 
+def doubtful_nis(services: Services, fields: UploadFields, form: Any) -> NisCheck | None:
+    """Warnings about the batch's NIS the person has not confirmed yet (``archive.nis_check``)."""
+    if not fields.nis:
+        return None
+    with read_scope(services.sessions) as db:
+        check = check_nis(db, fields.nis)
+    if not check.doubtful or form.get(CONFIRM_FIELD) == check.key:
+        return None
+    return check
+
+
+def nis_unconfirmed(check: NisCheck) -> UploadRefused:
+    warnings = " ".join(w.message for w in check.warnings)
+    return UploadRefused(422, "nis_sin_confirmar",
+                         f"{warnings} Revise el NIS o confirme que es correcto.")
+
+
 def store_upload(services: Services, file: FileStorage, fields: UploadFields,
                  actor: str) -> Accepted:
     """Store one file and queue it; notes go to the document's history (``editing.add_note``)."""
@@ -138,14 +157,24 @@ def document_url(document_id: int) -> str:
     return f"/documentos/{document_id}"
 
 
-def summary_json(s: DocumentSummary) -> dict[str, object]:
+def summary_json(s: DocumentSummary, unknown: frozenset[str] = frozenset()) -> dict[str, object]:
+    """One document's status; ``unknown``: its NIS the registry lacks, named in the reasons."""
     status = DocumentStatus(s.status)
     return {"id": s.document_id, "numero": s.archive_number, "estado": status.value,
             "estado_texto": status.label, "final": is_final(s.status), "tipo": s.doc_type,
             "tipo_texto": DocumentType(s.doc_type).label, "nis": s.nis, "paginas": s.pages,
-            "motivos": [{"codigo": r, "texto": REVIEW_LABELS.get(r, r)}
-                        for r in s.review_reasons],
+            "motivos": [{"codigo": r, "texto": text}
+                        for r, text in describe(s.review_reasons, s.nis, unknown)],
             "error": s.error, "url": document_url(s.document_id)}
+
+
+def summaries_json(services: Services, ids: list[int]) -> list[dict[str, object]]:
+    """The status of ``ids`` in the order asked (unknown ids left out)."""
+    found = summaries(services, ids)
+    nis = {n for s in found.values() for n in s.nis}
+    with read_scope(services.sessions) as db:
+        unknown = frozenset(nis - known_nis(db, nis))
+    return [summary_json(found[i], unknown) for i in ids if i in found]
 
 
 def parse_ids(raw: str | None) -> list[int]:
@@ -199,8 +228,7 @@ def page() -> str:
     except UploadRefused:
         ids = []
     if ids:
-        found = summaries(services, ids)
-        seguimiento = [summary_json(found[i]) for i in ids if i in found]
+        seguimiento = summaries_json(services, ids)
     return render_template("subir.html", seguimiento=seguimiento, **_page_context(services))
 
 
@@ -219,6 +247,9 @@ def submit() -> tuple[str, int]:
         fields = parse_fields(request.form)
     except UploadRefused as exc:
         return render_template("subir.html", error=exc.message, **context), exc.status
+    doubtful = doubtful_nis(services, fields, request.form)
+    if doubtful is not None:  # files cannot be kept across requests: they are chosen again
+        return render_template("subir.html", nis_dudoso=doubtful, **context), 200
     results: list[dict[str, object]] = []
     for file in files:
         try:
@@ -241,6 +272,9 @@ def file() -> tuple[Response, int]:
             raise UploadRefused(400, "falta_archivo",
                                 "Envíe el archivo en el campo «archivo» (multipart/form-data).")
         fields = parse_fields(request.form)
+        doubtful = doubtful_nis(services, fields, request.form)
+        if doubtful is not None:
+            raise nis_unconfirmed(doubtful)
         accepted = store_upload(services, upload, fields, _actor())
     except UploadRefused as exc:
         return _json_error(exc.status, exc.code, exc.message), exc.status
@@ -252,9 +286,24 @@ def file() -> tuple[Response, int]:
 def status() -> Response:
     """Current status of the given documents, in the order asked; unknown ids are left out."""
     ids = parse_ids(request.args.get("ids"))
-    found = summaries(services_of(current_app), ids)
-    return jsonify(documentos=[summary_json(found[i]) for i in ids if i in found],
-                   terminado=all(is_final(found[i].status) for i in ids if i in found))
+    shown = summaries_json(services_of(current_app), ids)
+    return jsonify(documentos=shown, terminado=all(bool(d["final"]) for d in shown))
+
+
+@bp.get("/subir/nis")
+@requires(Role.ARCHIVISTA)
+def check_nis_view() -> Response:
+    """The page script asks before sending: refusal (422) or warnings to confirm, with their key."""
+    nis = parse_nis_list(request.args.get("nis"))
+    with read_scope(services_of(current_app).sessions) as db:
+        check = check_nis(db, nis)
+    return jsonify(nis=check.nis, clave=check.key, avisos=[w.as_dict() for w in check.warnings])
+
+
+@bp.app_template_filter("tamano")
+def size_filter(size: int) -> str:
+    """``{{ bytes|tamano }}``: «0 bytes», «1,2 KB» (``archive.sizes``)."""
+    return human_size(size)
 
 
 @bp.errorhandler(UploadRefused)

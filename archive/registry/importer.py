@@ -26,6 +26,7 @@ from archive.enums import SupplyStatus
 from archive.errors import ArchivoError
 from archive.models import DocumentSupply, RegionalUnit, Supply, utcnow
 from archive.nis import normalize_nis
+from archive.review_reasons import refresh_all
 from archive.services import Services
 from search.indexer import mark_for_indexing
 
@@ -308,6 +309,7 @@ def _import(services: Services, path: Path, info: FileInfo, header: list[str],
             run.unchanged = report.unchanged
             if final:
                 run.finished_at = run.updated_at
+                refresh_all(session)  # numbers read by OCR may be known (or unknown) now
                 if report.inserted or report.updated:
                     summary = {"archivo": path.name, "insertados": report.inserted,
                                "actualizados": report.updated, "sin_cambios": report.unchanged,

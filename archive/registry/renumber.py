@@ -17,6 +17,7 @@ from archive.db import session_scope
 from archive.errors import ArchivoError
 from archive.models import DocumentSupply, Supply, utcnow
 from archive.nis import normalize_nis
+from archive.review_reasons import refresh_all
 from archive.services import Services
 from search.indexer import mark_for_indexing
 
@@ -104,6 +105,7 @@ def _move(services: Services, old_text: str, new_text: str, kind: str, actor: st
         record_many(session, actor, events)
         mark_for_indexing(session, report.documents)
         session.expire_all()
+        refresh_all(session, report.documents)  # their NIS may have left the registry
         return report
 
 

@@ -18,6 +18,9 @@
   var tbody = document.getElementById("lista-cuerpo");
   var button = document.getElementById("boton-subir");
   var notice = document.getElementById("aviso-js");
+  var nisBlock = document.getElementById("confirmar-nis");
+  var nisList = document.getElementById("avisos-nis");
+  var nisBox = document.getElementById("casilla-confirmar-nis");
   var maxBytes = parseInt(form.getAttribute("data-max-mb"), 10) * 1024 * 1024;
 
   var waiting = [];   // rows added but not sent yet
@@ -35,10 +38,7 @@
     return node;
   }
 
-  function sizeText(bytes) {
-    if (bytes >= 1024 * 1024) { return (bytes / 1024 / 1024).toFixed(1).replace(".", ",") + " MB"; }
-    return Math.max(1, Math.round(bytes / 1024)) + " KB";
-  }
+  function sizeText(bytes) { return window.tamanoTexto(bytes); }  // tamano.js
 
   function showNotice(text) {
     notice.textContent = text;
@@ -63,7 +63,8 @@
     for (var i = 0; i < files.length; i++) {
       var file = files[i];
       var tr = el("tr");
-      var name = el("td", "", file.name + " (" + sizeText(file.size) + ")");
+      var name = el("td", "nombre-archivo", file.name + " (" + sizeText(file.size) + ")");
+      name.title = file.name;
       var progressCell = el("td");
       var bar = el("progress");
       bar.max = 100;
@@ -109,6 +110,39 @@
     if (problem) { showNotice(problem); return; }
     if (!waiting.length) { showNotice("Elija o arrastre al menos un archivo."); return; }
     showNotice("");
+    if (!fields.nis.trim()) { fields.confirmar = ""; enqueue(fields); return; }
+    checkNis(fields, function (confirmed) {
+      fields.confirmar = confirmed;
+      enqueue(fields);
+    });
+  }
+
+  // Doubtful NIS (wrong length, not in the registry) are sent only once the person ticks the box
+  // for exactly those numbers; the server checks the same key (confirmar_nis).
+  function checkNis(fields, go) {
+    var xhr = new XMLHttpRequest();
+    xhr.open("GET", form.getAttribute("data-nis-url") + "?nis=" + encodeURIComponent(fields.nis));
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.onload = function () {
+      var answer = null;
+      try { answer = JSON.parse(xhr.responseText); } catch (e) { answer = null; }
+      if (xhr.status !== 200 || !answer) {
+        showNotice(answer && answer.mensaje ? answer.mensaje : "No se pudo revisar el NIS; intente de nuevo.");
+        return;
+      }
+      if (!answer.avisos.length) { nisBlock.classList.add("oculto"); go(""); return; }
+      if (nisBox.checked && nisBox.value === answer.clave) { go(answer.clave); return; }
+      nisList.textContent = "";
+      answer.avisos.forEach(function (w) { nisList.appendChild(el("li", "", w.mensaje)); });
+      nisBox.value = answer.clave;
+      nisBox.checked = false;
+      nisBlock.classList.remove("oculto");
+    };
+    xhr.onerror = function () { showNotice("No se pudo revisar el NIS: revise la conexión."); };
+    xhr.send();
+  }
+
+  function enqueue(fields) {
     while (waiting.length) {
       var row = waiting.shift();
       row.fields = fields;
@@ -145,6 +179,7 @@
     data.append("tipo", row.fields.tipo);
     data.append("nis", row.fields.nis);
     data.append("notas", row.fields.notas);
+    data.append("confirmar_nis", row.fields.confirmar || "");
     var xhr = new XMLHttpRequest();
     xhr.open("POST", form.getAttribute("data-archivo-url"));
     xhr.setRequestHeader("X-CSRFToken", csrf);
