@@ -19,6 +19,7 @@ import re
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
                    request, send_file, url_for)
+from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from archive import physical as ph
@@ -29,6 +30,7 @@ from archive.localtime import fmt_date, fmt_datetime, local_today
 from dispatch.physical_rules import dispatch_hold
 
 from . import services_of
+from .edits import confirm_nis_page, nis_to_confirm
 from .errors import error_response
 from .security import current_user, requires
 
@@ -175,10 +177,13 @@ def add_location() -> BaseResponse:
 
 @bp.post("/carpetas")
 @requires(*MANAGERS)
-def create_folder() -> BaseResponse:
+def create_folder() -> BaseResponse | tuple[str, int]:
     where = _field("ubicacion") or None
     back = request.form.get("volver") == "ubicacion" and where
     back_url = url_for("physical.location", code=where) if back else url_for("physical.index")
+    doubtful = nis_to_confirm([_field("nis")])
+    if doubtful is not None:
+        return confirm_nis_page(doubtful, back=back_url, title="Nueva carpeta")
     try:
         with session_scope(_svc().sessions) as db:
             f = ph.create_folder(db, code=_field("codigo") or None, nis=_field("nis") or None,
@@ -221,9 +226,12 @@ def move_folder(code: str) -> BaseResponse:
 
 @bp.post("/carpeta/<code>/editar")
 @requires(*MANAGERS)
-def edit_folder(code: str) -> BaseResponse:
+def edit_folder(code: str) -> BaseResponse | tuple[str, int]:
     code = _subject("carpeta", code)
     back = url_for("physical.folder", code=code)
+    doubtful = nis_to_confirm([_field("nis")], already=_folder_nis(code))
+    if doubtful is not None:
+        return confirm_nis_page(doubtful, back=back, title=f"Carpeta {code}")
     try:
         with session_scope(_svc().sessions) as db:
             ph.update_folder(db, code, nis=_field("nis") or None,
@@ -231,6 +239,13 @@ def edit_folder(code: str) -> BaseResponse:
     except ArchivoError as exc:
         return _refused(back, exc)
     return _done(back, f"Se guardaron los datos de la carpeta {code}.")
+
+
+def _folder_nis(code: str) -> set[str]:
+    """The folder's current NIS: saving the form unchanged asks nothing."""
+    with read_scope(_svc().sessions) as db:
+        nis = db.scalar(select(ph.Folder.nis).where(ph.Folder.code == code))
+    return {nis} if nis else set()
 
 
 def _due() -> dt.date:
