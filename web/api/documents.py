@@ -1,4 +1,4 @@
-"""``/documents``: upload, read, edit and download archived documents.
+"""``/documents``: upload, list, read, edit and download archived documents.
 
 Uploads go through ``ingest.accept.accept_stream`` exactly like the web page
 and the CLI: the bytes are stored, the document row is the job and OCR runs
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import re
 from typing import Any
 
@@ -28,9 +29,10 @@ from ..edits import wake_indexer
 from ..downloads import record_original_view, safe_filename, send_object
 from ..security import requires
 from . import bp
-from .common import (actor, bool_arg, json_object, parse_doc_type, parse_nis_list,
+from .common import (actor, bool_arg, int_arg, json_object, parse_doc_type, parse_nis_list,
                      require_multipart, services, split_values)
 from .document_json import document_json, document_url
+from .document_list import page_of_ids, read_filters
 from .errors import fail
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,9 @@ EDITABLE = {"tipo", "titulo", "fecha", "expediente", "ot", "nis"}
 # While the pipeline works on a document its outcome overwrites type, date and codes.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database; larger ones cannot exist
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100  # as /search: each document is read in full, page texts aside
+MAX_PAGE = 100_000
 
 
 def _too_big_message(limit: int) -> str:
@@ -108,6 +113,22 @@ def _load(doc_id: int, *, with_text: bool = False, history: int = 0) -> Document
     if view is None:
         fail(404, f"No existe el documento {doc_id}.")
     return view
+
+
+@bp.get("/documents")
+@requires(*READERS)  # the same readers as one document: the regional role reads neither
+def list_documents() -> Response:
+    """Documents matching the filters, newest received first, one page at a time."""
+    page = int_arg("pagina", 1, maximum=MAX_PAGE)
+    per_page = int_arg("por_pagina", DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE)
+    with read_scope(services().sessions) as db:
+        total, ids = page_of_ids(db, read_filters(db), page=page, per_page=per_page)
+        views = [load_document(db, i, with_text=False, history_limit=0) for i in ids]
+    return jsonify({
+        "total": total, "pagina": page, "por_pagina": per_page,
+        "paginas": max(1, math.ceil(total / per_page)),
+        "documentos": [document_json(v, with_text=False) for v in views if v is not None],
+    })
 
 
 @bp.get("/documents/<int:doc_id>")

@@ -217,7 +217,9 @@ def _schemas() -> dict[str, Schema]:
         "codigo": STR, "nombre": STR, "ciudad": STR, "direccion": STR, "contacto": STR})}})
     error = obj({"error": {"type": "string", "description": "Código estable, en minúsculas."},
                  "mensaje": {"type": "string", "description": "Explicación en español."}})
-    return {"Error": error, "Documento": document, "Pagina": page, "Vinculo": link,
+    listing = obj({"total": INT, "pagina": INT, "por_pagina": INT, "paginas": INT,
+                   "documentos": {"type": "array", "items": ref("Documento")}})
+    return {"Error": error, "Documento": document, "ListaDocumentos": listing, "Pagina": page, "Vinculo": link,
             "CambiosDocumento": patch, "DocumentoRecibido": accepted, "Resultado": hit,
             "Resultados": results, "FichaSuministro": supply, "InformeImportacion": report,
             "UnidadesRegionales": units}
@@ -245,7 +247,7 @@ def _document_paths() -> dict[str, Any]:
         "thumbnail": ("page_thumbnail", "Miniatura de la página (JPEG).", "image/jpeg"),
     }
     paths: dict[str, Any] = {
-        "/documents": {"post": operation(
+        "/documents": {"get": _list_operation(), "post": operation(
             "upload_document", "documentos", "Subir un escaneo", WRITE_ROLES,
             {"202": json_body(ref("DocumentoRecibido"), "Recibido; el OCR sigue en segundo "
                                                         "plano. Consulte «url» hasta que el "
@@ -295,6 +297,38 @@ def _document_paths() -> dict[str, Any]:
             "get": operation(op_id, "documentos", summary, READ_ROLES,
                              {"200": _binary(media, summary), **errors(*READ_ERRORS)})}
     return paths
+
+
+def _list_operation() -> dict[str, Any]:
+    list_param = {"type": "array", "items": STR}
+    moment = {"type": "string", "description": "AAAA-MM-DD o AAAA-MM-DDThh:mm:ss±hh:mm"}
+    params = [
+        query("nis", list_param, "NIS (repetible o separado por comas); un NIS anterior de un "
+                                 "suministro renumerado también vale.", style="form", explode=True),
+        query("tipo", list_param, "Tipo de documento (repetible).", style="form", explode=True),
+        query("estado", list_param, "Estado: recibido, procesando, listo, revisar, error "
+                                    "(repetible).", style="form", explode=True),
+        query("regional", list_param, "Código de unidad regional del suministro vinculado "
+                                      "(repetible; ver /regional-units).", style="form",
+              explode=True),
+        query("desde", moment, "Recibidos desde: una fecha sola es un día de Paraguay "
+                               "(desde las 00:00 de Asunción); un instante lleva su desfase."),
+        query("hasta", moment, "Recibidos hasta: una fecha sola incluye todo ese día de "
+                               "Paraguay; un instante, hasta ese momento inclusive."),
+        query("pagina", {"type": "integer", "minimum": 1, "maximum": 100000},
+              "Página (desde 1)."),
+        query("por_pagina", {"type": "integer", "minimum": 1, "maximum": 100},
+              "Documentos por página (1 a 100; 20 por omisión)."),
+    ]
+    return operation(
+        "list_documents", "documentos", "Listar documentos", READ_ROLES,
+        {"200": json_body(ref("ListaDocumentos"), "Una página de documentos y el total."),
+         **errors(400, 401, 403, 503)},
+        description="Los más recientes primero (fecha de recepción). Los filtros se combinan "
+                    "(y); los valores repetidos de un filtro se suman (o). Cada documento "
+                    "viene como en GET /documents/{doc_id}, sin el texto de las páginas ni el "
+                    "historial (pida el documento para verlos).",
+        parameters=params)
 
 
 def _search_paths() -> dict[str, Any]:
