@@ -38,7 +38,16 @@ class IndexState(StrEnum):
 
 
 class IndexUnavailable(ArchivoError):
-    """The index cannot answer queries now; the message tells the user what to run."""
+    """The index cannot answer queries now; the message tells the operator what to run.
+
+    That message names commands and folders: pages and the API show
+    ``PEOPLE_MESSAGE`` instead and log this one.
+    """
+
+
+# What a person on the web (or a system on the API) is told; the operator reads the log.
+PEOPLE_MESSAGE = ("La búsqueda por texto no está disponible en este momento. Intente de nuevo "
+                  "en unos minutos y, si sigue así, avise al administrador.")
 
 
 STATE_MESSAGES = {

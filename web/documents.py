@@ -76,7 +76,8 @@ def _marks(services: Services, query: str, fuzzy: bool) -> Marks:
     except QueryError as exc:
         return Marks(query, problem=f"No se marcan coincidencias: {exc}")
     except search_index.IndexUnavailable as exc:
-        return Marks(query, problem=f"No se marcan coincidencias: {exc}")
+        log.error("no se marcan coincidencias: %s", exc)
+        return Marks(query, problem=f"No se marcan coincidencias: {search_index.PEOPLE_MESSAGE}")
 
 
 def page_boxes(services: Services, page: PageView, terms: HitTerms) -> list[WordBox]:

@@ -6,6 +6,7 @@ derivative), never from the request, and the name is built by archivo.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Callable, Iterator
 
@@ -14,6 +15,8 @@ from flask import Response, abort
 from archive.errors import ObjectNotFound
 from archive.services import Services
 from archive.storage import CHUNK_SIZE
+
+log = logging.getLogger(__name__)
 
 EXTENSIONS = {"application/pdf": ".pdf", "image/tiff": ".tif", "image/jpeg": ".jpg",
               "image/png": ".png", "application/gzip": ".json.gz", "text/plain": ".txt"}
@@ -48,8 +51,9 @@ def send_object(services: Services, key: str, media_type: str, filename: str, *,
     try:
         info = services.store.stat(key)
     except ObjectNotFound:
-        abort(404, description="El archivo no está en el almacenamiento; avise al administrador "
-                               "(ejecute «archivo check»).")
+        log.error("objeto faltante en el almacenamiento: %s", key)
+        abort(404, description="El archivo no está en el almacenamiento. Avise al "
+                               "administrador para que lo reponga desde la copia de seguridad.")
     if on_found is not None:
         on_found()
 

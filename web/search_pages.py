@@ -10,6 +10,7 @@ with status 200.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -20,15 +21,18 @@ from werkzeug.wrappers import Response
 
 from archive.db import read_scope
 from archive.enums import DocumentStatus, DocumentType, Role
+from archive.localtime import fmt_date
 from archive.models import RegionalUnit
 from search.identifiers import archive_number
-from search.index import IndexUnavailable
+from search.index import PEOPLE_MESSAGE, IndexUnavailable
 from search.parse import QueryError
 from search.query import SORTS, search as run_search
 from search.results import MODE_EXACT, DocumentHit, FacetCount, SearchResults
 
 from . import services_of
 from .security import requires
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("search_pages", __name__)
 
@@ -190,7 +194,8 @@ def status_label(value: str) -> str:
 
 
 def day(value: dt.date | dt.datetime | None) -> str:
-    return value.strftime("%d/%m/%Y") if value else ""
+    """The local calendar day: a received instant late in the evening is still that day here."""
+    return fmt_date(value)
 
 
 @bp.get("/buscar")
@@ -210,8 +215,9 @@ def search() -> tuple[str, int] | Response:
                                  fuzzy=form.aproximada, boxes=False)
         except QueryError as exc:
             error = str(exc)
-        except IndexUnavailable as exc:
-            error, status = str(exc), 503
+        except IndexUnavailable as exc:  # the operator's hint goes to the log, not the clerk
+            log.error("búsqueda no disponible: %s", exc)
+            error, status = PEOPLE_MESSAGE, 503
         if results is not None and (hit := _single_document(form, results)) is not None:
             return redirect(document_url(hit, form))
     unit_names = dict(units)

@@ -117,31 +117,39 @@ def _clean_nis(nis: str) -> str:
 # --------------------------------------------------------------------------- pages
 
 
+def _lookup_page(asked: str, error: str, status: int) -> tuple[str, int]:
+    """The lookup form again, with what was typed and why it led nowhere (no dead end)."""
+    return render_template("suministro.html", file=None, asked=asked, error=error,
+                           can_edit=False), status
+
+
 @bp.get("/suministros")
 @requires(*VIEWERS)
-def lookup() -> str | Response:
+def lookup() -> str | Response | tuple[str, int]:
     """The lookup form; with ``?nis=`` it opens that supply's file."""
     asked = (request.args.get("nis") or "").strip()
-    error = ""
     if asked:
         try:
             return redirect(url_for("supplies.view", nis=normalize_nis(asked)))
         except ArchivoError as exc:
-            error = str(exc)
-    return render_template("suministro.html", file=None, asked=asked, error=error,
-                           can_edit=False), (422 if error else 200)
+            return _lookup_page(asked, str(exc), 422)
+    return _lookup_page("", "", 200)
 
 
 @bp.get("/suministros/<nis>")
 @requires(*VIEWERS)
-def view(nis: str) -> str:
+def view(nis: str) -> str | tuple[str, int]:
     user = current_user()
     assert user is not None
-    clean = _clean_nis(nis)
+    try:
+        clean = normalize_nis(nis)
+    except ArchivoError as exc:
+        return _lookup_page(nis, str(exc), 422)
     file = supply_file_for(services_of(current_app), clean, user)
     if file is None:
-        abort(404, description=f"No hay datos del NIS {clean}: no figura en el padrón de "
-                               "suministros ni tiene documentos vinculados.")
+        return _lookup_page(clean, f"No hay datos del NIS {clean}: no figura en el padrón de "
+                                   "suministros ni tiene documentos vinculados. Revise el "
+                                   "número o busque sus documentos en el buscador.", 404)
     return render_template("suministro.html", file=file, asked=clean, error="",
                            can_edit=_can_edit(),
                            dispatch_url=lambda d: endpoint_url("dispatch_pages.detail",
