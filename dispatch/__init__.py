@@ -19,8 +19,8 @@ from .permissions import (Actor, DispatchScope, PermissionDenied, can_create, ca
                           can_receive, can_resolve, can_view)
 from .queries import (Discrepancy, dispatches_for_document, dispatches_for_supply, get_dispatch,
                       list_dispatches, open_discrepancies, where_is)
-from .refs import NotFound
-from .report import ReportRow, monthly_report, write_csv
+from .refs import NotFound, UnknownInput, UnknownUnit
+from .report import ReportRow, csv_bytes, monthly_report, write_csv
 from .service import (ItemReceipt, annul, create_dispatch, create_return, prepare, receive,
                       reopen, resolve_item, send)
 from .views import DispatchView, EventView, ItemView
@@ -34,8 +34,8 @@ __all__ = [
     "overdue_dispatches", "Actor", "DispatchScope", "PermissionDenied", "can_create",
     "can_manage", "can_receive", "can_resolve", "can_view", "Discrepancy",
     "dispatches_for_document", "dispatches_for_supply", "get_dispatch", "list_dispatches",
-    "open_discrepancies", "where_is", "NotFound", "ReportRow", "monthly_report", "write_csv",
-    "ItemReceipt", "annul", "create_dispatch", "create_return", "prepare", "receive", "reopen",
-    "resolve_item", "send", "DispatchView", "EventView", "ItemView", "TransitionRefused",
+    "open_discrepancies", "where_is", "NotFound", "UnknownInput", "UnknownUnit", "ReportRow",
+    "monthly_report", "write_csv", "csv_bytes", "ItemReceipt", "annul", "create_dispatch",
+    "create_return", "prepare", "receive", "reopen", "resolve_item", "send", "DispatchView", "EventView", "ItemView", "TransitionRefused",
     "allowed_actions", "days_late",
 ]
