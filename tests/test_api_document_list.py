@@ -47,7 +47,8 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> ApiArchive:
         units = dict(db.execute(select(RegionalUnit.code, RegionalUnit.id)).all())
         for nis, unit in REGIONAL.items():
             db.add(Supply(nis=nis, holder_name="Titular", regional_unit_id=units[unit]))
-        db.add(SupplyAlias(old_nis="9999999", nis="5555555", kind="renumerado"))  # a renumbered supply
+        # A renumbered supply: its old number still finds the documents.
+        db.add(SupplyAlias(old_nis="9999999", nis="5555555", kind="renumerado"))
     return archive
 
 

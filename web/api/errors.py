@@ -38,6 +38,9 @@ DB_MESSAGE = ("La base de datos no responde en este momento; intente de nuevo en
               "o avise al administrador.")
 STORAGE_MESSAGE = ("El almacenamiento de archivos no responde en este momento; intente de nuevo "
                    "en unos minutos o avise al administrador.")
+# A client of the API cannot run server commands: say who can fix it, not how.
+MISSING_OBJECT_MESSAGE = ("El archivo no está en el almacenamiento. Avise al administrador para "
+                          "que lo reponga desde la copia de seguridad.")
 
 # Status per RejectedInput code; the rest of its codes are bad content (422).
 REJECTED_STATUS = {"tamano": 413, "tipo": 415}
@@ -75,8 +78,7 @@ def register_error_handlers(bp: Blueprint) -> None:
     @bp.errorhandler(ObjectNotFound)
     def missing_object(exc: ObjectNotFound) -> Response:
         log.error("objeto faltante en el almacenamiento: %s", exc.key)
-        return error_response(404, "El archivo no está en el almacenamiento; avise al "
-                                   "administrador (ejecute «archivo check»).")
+        return error_response(404, MISSING_OBJECT_MESSAGE)
 
     @bp.errorhandler(StorageError)
     def storage_down(exc: StorageError) -> Response:

@@ -219,7 +219,8 @@ def _schemas() -> dict[str, Schema]:
                  "mensaje": {"type": "string", "description": "Explicación en español."}})
     listing = obj({"total": INT, "pagina": INT, "por_pagina": INT, "paginas": INT,
                    "documentos": {"type": "array", "items": ref("Documento")}})
-    return {"Error": error, "Documento": document, "ListaDocumentos": listing, "Pagina": page, "Vinculo": link,
+    return {"Error": error, "Documento": document, "ListaDocumentos": listing, "Pagina": page,
+            "Vinculo": link,
             "CambiosDocumento": patch, "DocumentoRecibido": accepted, "Resultado": hit,
             "Resultados": results, "FichaSuministro": supply, "InformeImportacion": report,
             "UnidadesRegionales": units}
