@@ -38,6 +38,10 @@ def test_archivist_edits_metadata_and_markup_stays_text(
 
     page.get_by_label("Vincular NIS").fill("4992383")
     page.get_by_role("button", name="Vincular").click()
+    # 4992383 is not in this archive's registry: the form asks once, keeping what was typed.
+    expect(page.get_by_role("alert")).to_contain_text("El NIS 4992383 no figura en el padrón")
+    page.get_by_label("Revisé el número").check()
+    page.get_by_role("button", name="Guardar").click()
     expect(page.get_by_role("status")).to_contain_text("NIS 4992383 vinculado")
     expect(page.locator(".nis-doc")).to_contain_text("4992383")
 

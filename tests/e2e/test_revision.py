@@ -30,6 +30,10 @@ def test_archivist_corrects_and_confirms_a_document_from_the_review_queue(
 
     item.get_by_label("NIS (separados por coma)").fill(TYPED_NIS)
     item.get_by_role("button", name="Corregir y confirmar").click()
+    # 4992383 is not in this archive's registry: the form asks once, keeping what was typed.
+    expect(page.get_by_role("alert")).to_contain_text("El NIS 4992383 no figura en el padrón")
+    page.get_by_label("Revisé el número").check()
+    page.get_by_role("button", name="Guardar").click()
     expect(page.get_by_role("status").filter(has_text=doc.archive_number)).to_contain_text(
         "pasa a Listo")
     expect(page.locator(f"#doc-{doc.document_id}")).to_have_count(0)  # left the queue
