@@ -6,9 +6,9 @@ scanner finished writing). Once its bytes are archived it moves to
 document is finished it moves on to ``procesados/``, or to ``rechazados/``
 with ``NOMBRE.error.txt`` beside it when it could not be archived (rejected
 at the door or ended in ``error``). What is plainly not a scan (a scanner's
-``.xml`` sidecar, ``Thumbs.db``) goes to ``omitidos/`` without a document. Files left in ``en_proceso/`` by a
-restart are taken again on the first pass: the same bytes give the same
-document, so nothing is duplicated.
+``.xml`` sidecar, ``Thumbs.db``) goes to ``omitidos/`` without a document.
+Files left in ``en_proceso/`` by a restart are taken again on the first
+pass: the same bytes give the same document, so nothing is duplicated.
 """
 
 from __future__ import annotations

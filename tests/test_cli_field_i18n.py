@@ -137,7 +137,8 @@ def test_guesses_use_spanish_quotes(env: dict[str, str]) -> None:
 
 
 def _commands(group: click.Group) -> Iterator[tuple[click.Context, click.Command]]:
-    def walk(command: click.Command, parent: click.Context | None, name: str):  # type: ignore[no-untyped-def]
+    def walk(command: click.Command, parent: click.Context | None,
+             name: str) -> Iterator[tuple[click.Context, click.Command]]:
         ctx = click.Context(command, info_name=name, parent=parent)
         yield ctx, command
         if isinstance(command, click.Group):

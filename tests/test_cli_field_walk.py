@@ -131,7 +131,8 @@ def test_scanner_folder_sets_junk_aside_without_documents(tmp_path: Path) -> Non
     (folder / "roto.pdf").write_bytes(b"<html>no soy un pdf</html>")
     watcher.poll(1.0)
     watcher.poll(2.5)
-    assert sorted(p.name for p in (folder / "omitidos").iterdir()) == ["Thumbs.db", "escaneo-002.xml"]
+    skipped = sorted(p.name for p in (folder / "omitidos").iterdir())
+    assert skipped == ["Thumbs.db", "escaneo-002.xml"]
     assert (folder / "procesados" / "escaneo-002.png").is_file()
     assert (folder / "rechazados" / "roto.pdf").is_file()  # a damaged scan still explains itself
     with read_scope(svc.sessions) as db:
