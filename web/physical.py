@@ -301,7 +301,7 @@ def place_document() -> BaseResponse:
     try:
         with session_scope(_svc().sessions) as db:
             place = ph.place_document(db, number, folder=in_folder, location=in_location,
-                                      actor=_actor())
+                                      actor=_actor(), away=dispatch_hold)
             text, archive_number = ph.describe_place(place), place.document.archive_number
     except ArchivoError as exc:
         return _refused(back, exc)
