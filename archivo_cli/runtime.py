@@ -133,7 +133,7 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     """Inicia el servidor web (y el trabajador de la cola en la instalación embebida)."""
     import waitress
 
-    from web import create_app
+    from web import create_app, waitress_options
 
     _logging()
     svc = get_services(ctx)
@@ -144,7 +144,8 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     click.echo(f"archivo escuchando en http://{host}:{port}/ "
                f"({'con' if background else 'sin'} trabajador embebido). Ctrl+C para detener.")
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="archivo")
+        waitress.serve(app, host=host, port=port, threads=threads, ident="archivo",
+                       **waitress_options(svc.settings))
     finally:
         if background:
             consumer, stop = background

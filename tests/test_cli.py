@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -97,35 +100,64 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_answers_healthz_with_all_parts_ok(env: dict[str, str]) -> None:
-    """The real server process, as `make run` starts it."""
-    assert run(env, "init").exit_code == 0
+@contextlib.contextmanager
+def _serving(env: dict[str, str]) -> Iterator[int]:
+    """``archivo serve`` as a real process, as `make run` starts it; yields its port once
+    /healthz answers."""
     port = _free_port()
     exe = Path(sys.executable).with_name("archivo")
     proc = subprocess.Popen([str(exe), "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        body = None
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and body is None:
+        while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    body = json.load(r)
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except urllib.error.HTTPError:
+                break  # it answers, unhealthy: the test says what it expected
             except OSError:
+                assert time.monotonic() < deadline, (
+                    proc.stdout.read1().decode() if proc.stdout else "")
                 time.sleep(0.3)
-        assert body is not None, proc.stdout.read1().decode() if proc.stdout else ""
-        assert body["estado"] == "ok"
-        assert {k: v["estado"] for k, v in body["partes"].items()} == {
-            "base_de_datos": "ok", "almacenamiento": "ok", "indice": "ok", "cola": "ok"}
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
-            page = r.read().decode()
-        assert 'lang="es-PY"' in page and "Archivo de Atención al Cliente" in page
+        yield port
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def _healthz(port: int, headers: dict[str, str] | None = None) -> dict:  # type: ignore[type-arg]
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers=headers or {})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return json.load(r)  # type: ignore[no-any-return]
+
+
+def test_serve_answers_healthz_with_all_parts_ok(env: dict[str, str]) -> None:
+    assert run(env, "init").exit_code == 0
+    with _serving(env) as port:
+        body = _healthz(port)
+        assert body["estado"] == "ok"
+        assert {k: v["estado"] for k, v in body["partes"].items()} == {
+            "base_de_datos": "ok", "almacenamiento": "ok", "indice": "ok", "cola": "ok",
+            "capacidades": "ok"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+            page = r.read().decode()
+        assert 'lang="es-PY"' in page and "Archivo de Atención al Cliente" in page
+
+
+def test_serve_behind_a_proxy_sees_the_forwarded_client(env: dict[str, str]) -> None:
+    """waitress drops X-Forwarded-* unless told not to; with ARCHIVO_PROXIES=1 the real
+    server must hand them to ProxyFix, so a remote client gets no local-only details."""
+    assert run(env, "init").exit_code == 0
+    remote = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    with _serving({**env, "ARCHIVO_PROXIES": "1"}) as port:
+        assert "pendientes" in _healthz(port)["partes"]["cola"]  # the proxy itself is local
+        assert "pendientes" not in _healthz(port, remote)["partes"]["cola"]
+    with _serving(env) as port:  # no proxy trusted: forged headers change nothing
+        assert "pendientes" in _healthz(port, remote)["partes"]["cola"]
 
 
 def test_ingest_json_reports_every_file(env: dict[str, str], tmp_path: Path) -> None:
