@@ -57,7 +57,7 @@ def create_user(session: Session, username: str, role: Role | str, *, password: 
             raise ArchivoError(f"La unidad regional «{regional_code}» no existe.")
         unit_id = unit.id
     if role is Role.REGIONAL and unit_id is None:
-        raise ArchivoError("Un usuario con rol «regional» necesita su unidad regional (--regional).")
+        raise ArchivoError("Un usuario con rol «regional» necesita su unidad regional: elija una.")
     user = User(username=username, role=role, full_name=full_name,
                 password_hash=hash_password(password), regional_unit_id=unit_id)
     session.add(user)

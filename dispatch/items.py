@@ -26,7 +26,7 @@ from archive.physical import Location as ShelfNode
 from archive.physical.codes import FOLDER_PREFIX
 from archive.services import Services
 
-from .clock import utcnow
+from .clock import as_utc, utcnow
 from .enums import ItemKind
 from .history import log
 from .location import AT_UNIT, IN_ARCHIVE, IN_TRANSIT, RESERVED, Location, locate
@@ -98,7 +98,7 @@ def add_document(services: Services, actor: Actor, ref: DispatchRef, *,
                  archive_number: str | None = None, document_id: int | None = None,
                  original: bool = True, now: dt.datetime | None = None) -> ItemView:
     """Add an archived document by archive number (typed or scanned) or id, original or copy."""
-    at = now or utcnow()
+    at = as_utc(now or utcnow())
     with session_scope(services.sessions) as session:
         d = _editable(session, actor, ref)
         doc: Document = find_document(session, archive_ref=archive_number, document_id=document_id)
@@ -188,7 +188,7 @@ def add_folder(services: Services, actor: Actor, ref: DispatchRef, label: str, *
                description: str = "", sheets: int | None = None,
                now: dt.datetime | None = None) -> ItemView:
     """Add a physical folder or box by the code on its label (always an original)."""
-    at = now or utcnow()
+    at = as_utc(now or utcnow())
     code = label_code(label)
     with session_scope(services.sessions) as session:
         d = _editable(session, actor, ref)
@@ -206,7 +206,7 @@ def add_text(services: Services, actor: Actor, ref: DispatchRef, description: st
              sheets: int | None, original: bool = True,
              now: dt.datetime | None = None) -> ItemView:
     """Add something described in words ("antecedentes del reclamo"), with its sheet count."""
-    at = now or utcnow()
+    at = as_utc(now or utcnow())
     text = _text(description, required=True)
     if sheets is None:
         raise ArchivoError("Indique la cantidad de fojas del ítem.")
@@ -219,7 +219,7 @@ def add_text(services: Services, actor: Actor, ref: DispatchRef, description: st
 
 def remove_item(services: Services, actor: Actor, ref: DispatchRef, item_id: int, *,
                 now: dt.datetime | None = None) -> None:
-    at = now or utcnow()
+    at = as_utc(now or utcnow())
     with session_scope(services.sessions) as session:
         d = _editable(session, actor, ref)
         item = next((i for i in d.items if i.id == item_id), None)

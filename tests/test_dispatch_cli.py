@@ -14,6 +14,7 @@ from archive.users import create_user
 from archivo_cli import dispatch_cmd
 from dispatch.clock import fmt_date, local_today
 from tests.conftest import home_env, make_services
+from tests.physical_helpers import register_boxes
 from tests.test_dispatch_helpers import add_doc
 
 
@@ -25,6 +26,18 @@ def cli() -> None:
 dispatch_cmd.register(cli)
 
 
+def _backdate(svc, number: str, by: dt.timedelta) -> None:  # type: ignore[no-untyped-def]
+    """The CLI records "now"; a send date before the preparation is refused, so a test of a
+    week-old handover moves the creation and preparation back first."""
+    from sqlalchemy import select
+
+    from dispatch.models import Dispatch
+
+    with session_scope(svc.sessions) as s:
+        d = s.scalar(select(Dispatch).where(Dispatch.number == number))
+        d.created_at, d.prepared_at = d.created_at - by, d.prepared_at - by
+
+
 def test_dispatch_commands(tmp_path: Path) -> None:
     from archivo_cli.bootstrap import initialize
 
@@ -34,6 +47,7 @@ def test_dispatch_commands(tmp_path: Path) -> None:
         create_user(s, "sur", "regional", password="una-clave-larga", regional_code="SUR")
         create_user(s, "norte", "regional", password="una-clave-larga", regional_code="NOR")
     a = add_doc(svc, 1, ("4992383",), pages=3)
+    register_boxes(svc, "CAJA-7")
     env = home_env(tmp_path / "var")
 
     def run(*args: str, ok: bool = True):  # type: ignore[no-untyped-def]
@@ -56,6 +70,7 @@ def test_dispatch_commands(tmp_path: Path) -> None:
     assert "No se puede enviar el despacho" in refused
     assert "Desde «Borrador» solo se puede preparar o anular." in refused
     assert "Preparado" in run("despacho", "preparar", number)
+    _backdate(svc, number, dt.timedelta(days=8))  # prepared before the week-old handover below
     pdf = tmp_path / "nota.pdf"
     assert "Nota de remisión guardada" in run("despacho", "manifiesto", number, str(pdf))
     assert pdf.read_bytes().startswith(b"%PDF")
@@ -79,7 +94,7 @@ def test_dispatch_commands(tmp_path: Path) -> None:
     shown = run("despacho", "ver", number)
     assert "Destino:              Regional Sur" in shown
     assert "-> Dañado (esquina rota)" in shown and "usuario_sur" not in shown
-    assert "sur recibir (Enviado -> Recibido con observaciones)" in shown
+    assert "sur · Recepción (Enviado → Recibido con observaciones)" in shown
     assert "ENV-" in run("despacho", "lista", "--estado", "recibido con observaciones")
     assert "Estado de despacho inválido" in run("despacho", "lista", "--estado", "perdido",
                                                  ok=False)

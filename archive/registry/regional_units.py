@@ -54,8 +54,8 @@ def _clean(field: str, value: str) -> str:
 def _get(session: Session, code: str) -> RegionalUnit:
     unit = session.scalar(select(RegionalUnit).where(RegionalUnit.code == code.strip().upper()))
     if unit is None:
-        raise ArchivoError(f"No existe la unidad regional «{code}». Vea la lista con "
-                           "«archivo regional list».")
+        raise ArchivoError(f"No existe la unidad regional «{code}». Elija una de la "
+                           "lista de unidades regionales.")
     return unit
 
 
