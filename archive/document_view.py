@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .labels import REVIEW_LABELS, action_label, detail_rows, identifier_label
 from .models import AuditEvent, Document, Supply
+from .review_reasons import describe
 
 __all__ = ["REVIEW_LABELS", "DocumentView", "EventView", "LinkView", "PageView", "load_document"]
 
@@ -133,7 +134,9 @@ def load_document(session: Session, document_id: int, *, with_text: bool = True,
                                  or_(AuditEvent.object_id == doc.archive_number,
                                      AuditEvent.object_id == str(doc.id)))
         .order_by(AuditEvent.id.desc()).limit(history_limit)).all()
-    reasons = [(r, REVIEW_LABELS.get(r, r)) for r in doc.review_reasons.split(",") if r]
+    # Same words as the review queue: the reasons name the NIS they are about.
+    reasons = describe([r for r in doc.review_reasons.split(",") if r], [l.nis for l in links],
+                       {l.nis for l in links if not l.in_registry})
     return DocumentView(
         id=doc.id, archive_number=doc.archive_number, doc_type=doc.doc_type.value,
         doc_type_label=doc.doc_type.label, doc_type_confidence=doc.doc_type_confidence,
