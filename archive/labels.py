@@ -55,7 +55,7 @@ FIELD_LABELS = {
     "archivo": "Archivo", "bytes": "Tamaño (bytes)", "sha256": "Huella SHA-256",
     "sha256_anterior": "Huella SHA-256 anterior", "estado": "Estado", "paginas": "Páginas",
     "pagina": "Página", "motivos": "Motivos", "motivo": "Motivo", "notas": "Notas",
-    "origen": "Origen", "origen_anterior": "Origen anterior", "via": "Desde", "ip": "Dirección",
+    "origen": "Origen", "origen_anterior": "Origen anterior", "via": "Desde", "ip": "Dirección IP",
     "antes": "Antes", "ahora": "Ahora", "lote": "Lote", "parte": "Parte", "hojas": "Hojas",
     "desde": "Desde", "hacia": "Hacia la parte", "en": "En la parte", "desde_hoja": "Desde la hoja",
     "nueva_parte": "Nueva parte", "separadores": "Hojas separadoras", "partes": "Partes",

@@ -191,7 +191,7 @@ def test_every_document_action_has_a_label() -> None:
     for code, label in ACTION_LABELS.items():
         assert label and not CODE.search(label), code
     assert detail_rows("documento.ver_original", {"via": "api", "ip": "10.0.0.1"}) == [
-        ("Desde", "la API"), ("Dirección", "10.0.0.1")]
+        ("Desde", "la API"), ("Dirección IP", "10.0.0.1")]
 
 
 def test_identifier_kinds_and_field_lists_are_words() -> None:
