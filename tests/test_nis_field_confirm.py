@@ -234,3 +234,21 @@ def test_folder_forms_ask_then_save(app: Flask, client_as: ClientAs, registry: S
     bad = client.post("/fisico/carpeta/CARP-000001/editar", data=edit | {"nis": "CARP"},
                       follow_redirects=True)
     assert "no es un NIS válido" in bad.get_data(as_text=True)
+
+
+def test_batch_split_asks_before_giving_the_new_part_a_doubtful_nis(
+        app: Flask, client_as: ClientAs, services: Services, tmp_path: Path) -> None:
+    from tests.test_web_batches import flashed, flat, ingest_stack
+
+    _, batch_id = ingest_stack(services, tmp_path)
+    client, token = client_as("archivista")
+    form = {"parte": "1", "desde": "4", "nis": "123456", "tipo": "croquis", "csrf_token": token}
+    res = client.post(f"/lotes/{batch_id}/dividir", data=form)
+    html = res.get_data(as_text=True)
+    assert res.status_code == 200 and ASK in html and "El NIS 123456 tiene 6 dígitos" in html
+    assert 'name="desde" value="4"' in html and 'name="tipo" value="croquis"' in html
+    res = client.post(f"/lotes/{batch_id}/dividir", data=form | {"confirmar_nis": _key(html)})
+    assert res.status_code == 302
+    text = flat(client.get(res.headers["Location"]).get_data(as_text=True))
+    assert flashed(text)[0].startswith("Parte 1 dividida antes de la hoja 4: desde ahí es la "
+                                       "parte nueva 3 con el NIS 123456.")

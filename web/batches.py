@@ -24,20 +24,20 @@ from typing import Any, Callable
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from werkzeug.wrappers import Response
 
 from archive.batches import (LEADING_SEQ, Batch, BatchEditRefused, BatchPart, merge, move_pages,
                              split_part)
 from archive.db import read_scope, session_scope
-from archive.document_view import REVIEW_LABELS
 from archive.enums import DocumentStatus, DocumentType, Role
 from archive.errors import ArchivoError
 from archive.models import Document, Page
+from archive.review_reasons import describe, describe_stored
 from archive.services import Services
 
 from . import services_of
-from .edits import wake_indexer
+from .edits import confirm_nis_page, nis_to_confirm, wake_indexer
 from .security import current_user, requires
 from .supplies import endpoint_url
 
@@ -130,11 +130,20 @@ def _stack_position(part: BatchPart) -> tuple[float, int]:
     return (min(part.pages) if part.pages else float("inf"), part.seq)
 
 
+def _reasons(doc: Document) -> list[str]:
+    """Review reasons naming the part's NIS (``archive.review_reasons``)."""
+    codes = [r for r in (doc.review_reasons or "").split(",") if r]
+    session = object_session(doc)
+    named = (describe_stored(session, codes, doc.nis_list) if session is not None
+             else describe(codes, doc.nis_list, set()))
+    return [text for _, text in named]
+
+
 def _document(doc: Document) -> PartDocument:
     return PartDocument(
         id=doc.id, archive_number=doc.archive_number, status=doc.status.value,
         status_label=doc.status.label, doc_type_label=doc.doc_type.label, nis=doc.nis_list,
-        reasons=[REVIEW_LABELS.get(r, r) for r in (doc.review_reasons or "").split(",") if r],
+        reasons=_reasons(doc),
         error=(doc.error_message or doc.error_code) if doc.status is DocumentStatus.ERROR else None,
         url=endpoint_url("documents.view", doc_id=doc.id))
 
@@ -305,7 +314,12 @@ def merge_parts(batch_id: int) -> Response:
 
 @bp.post("/lotes/<int:batch_id>/dividir")
 @requires(*EDITORS)
-def split(batch_id: int) -> Response:
+def split(batch_id: int) -> Response | tuple[str, int]:
+    doubtful = nis_to_confirm([request.form.get("nis") or ""])
+    if doubtful is not None:
+        return confirm_nis_page(doubtful, back=url_for("batches.view", batch_id=batch_id),
+                                title="Dividir la parte", nis_label="NIS de la parte nueva")
+
     def correction(db: Session, batch: Batch, actor: str) -> str:
         seq = _int("parte", "la parte que se divide")
         first = _int("desde", "la hoja donde empieza la parte nueva")
