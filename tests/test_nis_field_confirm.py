@@ -1,4 +1,4 @@
-"""A doubtful NIS (wrong length, not in the registry) is saved only after a confirmed second submit."""
+"""A doubtful NIS (wrong length, not in the registry) is saved only on a confirmed second submit."""
 
 from __future__ import annotations
 
@@ -119,7 +119,8 @@ def test_document_page_link_asks_then_links(app: Flask, client_as: ClientAs,
     client, token = client_as("archivista")
     page = client.get(f"/documentos/{doc}").get_data(as_text=True)
     assert f'action="/documentos/{doc}/nis/vincular"' in page
-    res = client.post(f"/documentos/{doc}/nis/vincular", data={"nis": "12345678", "csrf_token": token})
+    res = client.post(f"/documentos/{doc}/nis/vincular",
+                      data={"nis": "12345678", "csrf_token": token})
     html = res.get_data(as_text=True)
     assert res.status_code == 200 and ASK in html and "El NIS 12345678 no figura" in html
     assert _nis_of(registry, doc)[0] == ["1000001"]
@@ -128,7 +129,8 @@ def test_document_page_link_asks_then_links(app: Flask, client_as: ClientAs,
     assert res.status_code == 302 and res.headers["Location"].endswith(f"/documentos/{doc}")
     assert _nis_of(registry, doc)[0] == ["1000001", "12345678"]
     # a known number is linked at once
-    res = client.post(f"/documentos/{doc}/nis/vincular", data={"nis": "1000002", "csrf_token": token})
+    res = client.post(f"/documentos/{doc}/nis/vincular",
+                      data={"nis": "1000002", "csrf_token": token})
     assert res.status_code == 302 and "1000002" in _nis_of(registry, doc)[0]
 
 
@@ -136,9 +138,11 @@ def test_without_registry_a_seven_digit_number_needs_no_confirmation(app: Flask,
         client_as: ClientAs, services: Services) -> None:
     doc = make_document(services, [])
     client, token = client_as("archivista")
-    res = client.post(f"/documentos/{doc}/nis/vincular", data={"nis": "7777777", "csrf_token": token})
+    res = client.post(f"/documentos/{doc}/nis/vincular",
+                      data={"nis": "7777777", "csrf_token": token})
     assert res.status_code == 302 and _nis_of(services, doc)[0] == ["7777777"]
-    res = client.post(f"/documentos/{doc}/nis/vincular", data={"nis": "77777", "csrf_token": token})
+    res = client.post(f"/documentos/{doc}/nis/vincular",
+                      data={"nis": "77777", "csrf_token": token})
     html = res.get_data(as_text=True)
     assert res.status_code == 200 and "tiene 5 dígitos" in html and "padrón" not in html
 
