@@ -64,6 +64,7 @@ import os
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 import math  # noqa: E402
+import struct  # noqa: E402
 import tempfile  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
@@ -401,13 +402,48 @@ def _raise_for(status: int, err: str, languages: str) -> None:
     raise RejectedInput("ocr", f"Tesseract no pudo procesar la página: {detail}")
 
 
-def _write_page(image: Image.Image, directory: str) -> str:
-    """Uncompressed TIFF: as cheap to write as PGM, and Tesseract reads it ~60 ms faster."""
+def _write_page(image: Image.Image, directory: str,
+                box: tuple[int, int, int, int] | None = None) -> str:
+    """Uncompressed TIFF: as cheap to write as PGM, and Tesseract reads it ~60 ms faster.
+
+    Only ``box`` of the page is written, band by band, so no cropped copy of the
+    page is ever made (up to 127 MB on a grey page at the pixel limit).
+    """
     path = os.path.join(directory, "page.tif")
-    # Explicit: Pillow would otherwise reuse the source's compression (e.g. Group 4,
-    # which fails on 8-bit pages) from ``image.info``.
-    image.save(path, format="TIFF", compression="raw")
+    if image.mode != "L":
+        # Explicit: Pillow would otherwise reuse the source's compression (e.g. Group 4,
+        # which fails on 8-bit pages) from ``image.info``.
+        (image.crop(box) if box else image).save(path, format="TIFF", compression="raw")
+        return path
+    left, top, right, bottom = box or (0, 0, image.width, image.height)
+    width, height = right - left, bottom - top
+    with open(path, "wb") as fh:
+        fh.write(_tiff_header(width, height))
+        rows = max(1, 4_000_000 // width)
+        for y in range(top, bottom, rows):
+            band = image.crop((left, y, right, min(bottom, y + rows)))
+            fh.write(band.tobytes())
+            band.close()
     return path
+
+
+_TIFF_TAGS = 9  # entries in the IFD written by _tiff_header
+
+
+def _tiff_header(width: int, height: int) -> bytes:
+    """Little-endian baseline TIFF header for one uncompressed 8-bit grey strip that follows."""
+    data_offset = 8 + 2 + 12 * _TIFF_TAGS + 4
+    short, long_ = 3, 4
+    entries = [
+        (256, long_, width), (257, long_, height), (258, short, 8),
+        (259, short, 1),  # no compression
+        (262, short, 1),  # black is zero
+        (273, long_, data_offset), (277, short, 1), (278, long_, height),
+        (279, long_, width * height),
+    ]
+    assert len(entries) == _TIFF_TAGS
+    ifd = b"".join(struct.pack("<HHII", tag, kind, 1, value) for tag, kind, value in entries)
+    return b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", _TIFF_TAGS) + ifd + b"\0" * 4
 
 
 def _osd(gray: Image.Image, dpi: int | None, *, timeout_s: float) -> tuple[int, float] | None:
@@ -480,7 +516,7 @@ def _tesseract_pass(
 ) -> _Pass:
     box = content_box(page, ink_level, dpi) if ink_level is not None else None
     with tempfile.TemporaryDirectory(prefix="archivo-ocr-") as tmp:
-        path = _write_page(page.crop(box) if box else page, tmp)
+        path = _write_page(page, tmp, box)
         try:
             tsv = _call(pytesseract.image_to_data, path, lang=languages, config=f"--dpi {dpi}",
                         timeout=timeout_s, languages=languages)
@@ -528,7 +564,43 @@ def _shift(words: list[Word], dx: int, dy: int) -> list[Word]:
 
 
 def _correct(gray: Image.Image, geometry: PageGeometry, rotation: int) -> tuple[Image.Image, float]:
-    return straighten(rotate_upright(gray, rotation), geometry.skew_for(rotation))
+    """The page turned ``rotation`` degrees clockwise, then straightened.
+
+    A page that needs both gets one resampling pass: turning first and then
+    straightening would hold three full-size pages at once (450 MB of grey at
+    the pixel limit).
+    """
+    skew = geometry.skew_for(rotation)
+    if rotation % 360 == 0 or abs(skew) < MIN_SKEW or abs(skew) > MAX_SKEW:
+        return straighten(rotate_upright(gray, rotation), skew)
+    applied = round(-skew, 2)
+    return _turn_and_tilt(gray, rotation, applied), applied
+
+
+def _turn_and_tilt(image: Image.Image, rotation: int, angle: float) -> Image.Image:
+    """``straighten(rotate_upright(image, rotation))`` as one affine transform.
+
+    Pillow's affine matrix maps output coordinates to input ones: the tilt is
+    Pillow's own ``rotate`` matrix about the centre of the turned page, followed
+    by the quarter turn mapped back onto the input.
+    """
+    w, h = image.size
+    out_w, out_h = (h, w) if rotation in (90, 270) else (w, h)
+    rad = -math.radians(angle)
+    a, b = round(math.cos(rad), 15), round(math.sin(rad), 15)
+    d, e = -b, a
+    cx, cy = out_w / 2.0, out_h / 2.0
+    c = a * -cx + b * -cy + cx
+    f = d * -cx + e * -cy + cy
+    matrices = {  # (x, y) on the turned page -> (x, y) on the input
+        90: (d, e, f, -a, -b, h - c),
+        180: (-a, -b, w - c, -d, -e, h - f),
+        270: (-d, -e, w - f, a, b, c),
+    }
+    bands = len(image.getbands())
+    fill: int | tuple[int, ...] = 255 if bands == 1 else (255,) * bands
+    return image.transform((out_w, out_h), Image.Transform.AFFINE, matrices[rotation],
+                           resample=Image.Resampling.NEAREST, fillcolor=fill)
 
 
 def _sideways(words: list[Word]) -> bool:
@@ -621,16 +693,16 @@ def ocr_page(
                               or _suspect(best))
     if check or (rotation != 0 and letters < 6):
         turns = _other_turns(gray, dpi, rotation, best, timeout_s) if check else [0]
+        _release(page, gray)  # rebuilt below: never three full-size pages at once
         for turn in turns:
-            other_page, other_skew = _correct(gray, geometry, turn)
+            other_page, _ = _correct(gray, geometry, turn)
             other = _tesseract_pass(other_page, dpi, languages, timeout_s, geometry.ink_level)
+            _release(other_page, gray)
             if _better(other, turn, best, rotation):
-                _release(page, gray)
-                best, page, skew, rotation = other, other_page, other_skew, turn
+                best, rotation = other, turn
                 if letters >= SHORT_TEXT and not _suspect(best):
                     break  # plenty of text read well: no need to try the rest
-            else:
-                _release(other_page, gray)
+        page, skew = _correct(gray, geometry, rotation)
     return OcrResult(best.text, best.words, best.mean_conf, rotation, skew, page)
 
 

@@ -137,9 +137,16 @@ def count_pages(
 
 
 def iter_pages(
-    path: str | os.PathLike[str], kind: FileKind | str, limits: Limits = DEFAULT_LIMITS
+    path: str | os.PathLike[str], kind: FileKind | str, limits: Limits = DEFAULT_LIMITS,
+    *, gray: bool = False,
 ) -> Iterator[SourcePage]:
     """Yield the pages one at a time; runs ``count_pages`` first.
+
+    ``gray``: raster pages come as ``L`` even when scanned in colour, for callers
+    that only OCR them (every derivative of a scan is grey).  Pillow stores a
+    colour pixel in four bytes and a grey one in one, so a 9000x9000 colour page
+    is 324 MB against 81 MB; a JPEG is then decoded straight to grey (luma only).
+    Scanned PDF pages are rendered grey anyway; born-digital ones stay in colour.
 
     May raise ``RejectedInput`` in the middle of the stream (a page that cannot
     be decoded): the caller must then discard the pages already received.
@@ -149,7 +156,7 @@ def iter_pages(
     if file_kind.kind == "pdf":
         yield from _pdf_pages(path, total, limits)
     else:
-        yield from _image_pages(path, file_kind, total, limits)
+        yield from _image_pages(path, file_kind, total, limits, gray)
 
 
 def _as_kind(kind: FileKind | str) -> FileKind:
@@ -330,7 +337,7 @@ def _check_pixels(size: tuple[int, int], number: int, limits: Limits) -> None:
 
 
 def _image_pages(
-    path: str | os.PathLike[str], kind: FileKind, total: int, limits: Limits
+    path: str | os.PathLike[str], kind: FileKind, total: int, limits: Limits, gray: bool
 ) -> Iterator[SourcePage]:
     with _open_image(path, kind, limits) as image:
         for index in range(total):
@@ -339,24 +346,57 @@ def _image_pages(
                 if index:
                     image.seek(index)
                 _check_pixels(image.size, number, limits)
-                page = _normalize(image, number, limits)
+                page = _normalize(image, number, limits, gray=gray)
             yield page
             del page
 
 
-def _normalize(frame: ImageFile.ImageFile, number: int, limits: Limits) -> SourcePage:
-    """Decode the current frame into an upright L/RGB copy with a sane dpi."""
+def _normalize(frame: ImageFile.ImageFile, number: int, limits: Limits, *,
+               gray: bool = False) -> SourcePage:
+    """Decode the current frame into an upright L/RGB image with a sane dpi.
+
+    At most one full-size intermediate lives at a time: each step frees the
+    image it replaces, and the decoded pixels are taken from the frame, not copied.
+    """
+    if gray:
+        frame.draft("L", None)  # JPEG: decode the luma only; other formats ignore it
     frame.load()
     orientation = _orientation(frame)
     dpi_x, dpi_y = _declared_dpi(frame)
     image = _to_l_or_rgb(frame)
+    if gray and image.mode != "L":
+        image = _replace(image, image.convert("L"))
     method = _TRANSPOSE.get(orientation)
     if method is not None:
-        image = image.transpose(method)
+        image = _replace(image, image.transpose(method))
         if orientation >= 5:  # quarter turn: axes swap
             dpi_x, dpi_y = dpi_y, dpi_x
     image, dpi = _settle_dpi(image, dpi_x, dpi_y, limits)
     return SourcePage(number=number, image=image, dpi=dpi)
+
+
+def _replace(old: Image.Image, new: Image.Image) -> Image.Image:
+    """``new``, with ``old``'s pixels freed now rather than whenever it is collected."""
+    if new is not old:
+        old.close()
+    return new
+
+
+def _take(frame: ImageFile.ImageFile) -> Image.Image:
+    """The frame's decoded pixels as an image of their own, without copying them.
+
+    The frame stays open for the next TIFF page, which decodes into a new buffer
+    (``load_prepare`` allocates one when the frame has none); a copy would hold
+    the page twice, 648 MB for a 9000x9000 colour page.
+    """
+    image = frame._new(frame.im)
+    _drop_pixels(frame)
+    return image
+
+
+def _drop_pixels(frame: ImageFile.ImageFile) -> None:
+    """Free the frame's decoded pixels once they are converted into a new image."""
+    frame._im = None
 
 
 def _orientation(image: Image.Image) -> int:
@@ -369,19 +409,30 @@ def _orientation(image: Image.Image) -> int:
 
 
 def _to_l_or_rgb(image: Image.Image) -> Image.Image:
-    """A new ``L`` or ``RGB`` image; transparency is flattened onto white."""
+    """A new ``L`` or ``RGB`` image that owns the pixels; the frame keeps none.
+
+    Transparency is flattened onto white.
+    """
+    if image.mode in ("L", "RGB"):
+        return _take(image)
+    converted = _converted(image)
+    _drop_pixels(image)
+    return converted
+
+
+def _converted(image: Image.Image) -> Image.Image:
     mode = image.mode
-    if mode in ("L", "RGB"):
-        return image.copy()
     if mode == "1":
         return image.convert("L")
     if mode == "P":
         if "transparency" in image.info:
             return _flatten(image.convert("RGBA"))
         return image.convert("L" if _gray_palette(image) else "RGB")
-    if mode in ("LA", "La"):
+    if mode in ("LA", "RGBA"):
+        return _flatten(image)  # no converted copy: a colour pixel is 4 bytes already
+    if mode == "La":
         return _flatten(image.convert("LA"))
-    if mode in ("RGBA", "RGBa", "PA"):
+    if mode in ("RGBa", "PA"):
         return _flatten(image.convert("RGBA"))
     if mode.startswith("I;16") or mode in ("I", "F"):
         return _to_8bit(image)
@@ -391,7 +442,8 @@ def _to_l_or_rgb(image: Image.Image) -> Image.Image:
 def _flatten(image: Image.Image) -> Image.Image:
     base = image.mode[:-1]  # "L" or "RGB"
     white = Image.new(base, image.size, "white")
-    white.paste(image.convert(base), mask=image.getchannel("A"))
+    # RGBA pastes onto RGB as it is; LA is converted by paste (one byte a pixel).
+    white.paste(image, mask=image.getchannel("A"))
     return white
 
 
@@ -407,25 +459,37 @@ def _to_8bit(image: Image.Image) -> Image.Image:
     32-bit integers use 0..255 or 0..65535 when they fit, floats 0..1; any other
     range is stretched from its minimum to its maximum.
     """
-    data = np.asarray(image)
-    if data.dtype.kind == "f":
-        data = np.nan_to_num(data, nan=0.0, posinf=0.0, neginf=0.0)
-    low, high = float(data.min()), float(data.max())
+    floats = image.mode == "F"
     if image.mode.startswith("I;16"):
         low, full = 0.0, float(2 ** _bits_per_sample(image, 16) - 1)
-    elif low >= 0 and high <= (1.0 if data.dtype.kind == "f" else 255):
-        low, full = 0.0, (1.0 if data.dtype.kind == "f" else 255.0)
-    elif low >= 0 and high <= 65535:
-        low, full = 0.0, 65535.0
     else:
-        full = high
+        lows, highs = zip(*((float(b.min()), float(b.max())) for _, b in _blocks(image)))
+        low, high = min(lows), max(highs)
+        if low >= 0 and high <= (1.0 if floats else 255):
+            low, full = 0.0, (1.0 if floats else 255.0)
+        elif low >= 0 and high <= 65535:
+            low, full = 0.0, 65535.0
+        else:
+            full = high
     span = max(full - low, 1e-9)
-    out = np.empty(data.shape[:2], dtype=np.uint8)
-    rows = max(1, 4_000_000 // max(1, data.shape[1]))  # bounded temporary memory
-    for top in range(0, data.shape[0], rows):
-        block = data[top : top + rows].astype(np.float32)
-        out[top : top + rows] = np.clip((block - low) * (255.0 / span) + 0.5, 0, 255)
+    out = np.empty((image.height, image.width), dtype=np.uint8)
+    for top, block in _blocks(image):
+        out[top : top + block.shape[0]] = np.clip((block - low) * (255.0 / span) + 0.5, 0, 255)
     return Image.fromarray(out)
+
+
+def _blocks(image: Image.Image) -> Iterator[tuple[int, np.ndarray]]:
+    """Bands of rows as float32 arrays (NaN and infinities as 0): bounded temporary memory.
+
+    ``np.asarray`` of the whole page would copy it at once (600 MB for a 16-bit
+    page at the pixel limit).
+    """
+    rows = max(1, 4_000_000 // max(1, image.width))
+    for top in range(0, image.height, rows):
+        band = image.crop((0, top, image.width, min(image.height, top + rows)))
+        block = np.asarray(band).astype(np.float32)
+        band.close()
+        yield top, np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 def _bits_per_sample(image: Image.Image, default: int) -> int:
@@ -466,7 +530,7 @@ def _settle_dpi(
     if abs(x - y) > 0.1 * max(x, y):
         new_height = round(height * x / y)
         if 1 <= new_height and width * new_height <= limits.max_page_pixels:
-            image = image.resize((width, new_height), Image.Resampling.LANCZOS)
+            image = _replace(image, image.resize((width, new_height), Image.Resampling.LANCZOS))
     return image, round(x)
 
 

@@ -201,7 +201,8 @@ def _run_pages(services: Services, original: Blob, beat: claims.Heartbeat, *,
         futures: list[Future[PageResult]] = []
         separators: dict[int, Separator] = {}
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="archivo-ocr") as pool:
-            for page in iter_pages(path, kind, limits):
+            # Grey: OCR and every derivative of a scan are grey (a split re-reads in colour).
+            for page in iter_pages(path, kind, limits, gray=True):
                 gate.acquire()
                 if beat.lost.is_set():
                     raise _LeaseLost()

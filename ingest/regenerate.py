@@ -250,7 +250,7 @@ def _rebuild_pages(services: Services, snap: _Snapshot, path: Path,
     limits = limits_of(services)
     results: dict[int, PageResult] = {}
     try:
-        for page in iter_pages(path, sniff(path, limits), limits):
+        for page in iter_pages(path, sniff(path, limits), limits, gray=True):
             if page.number in wanted:
                 results[page.number] = _process_page(services, snap.original_sha, page)
             else:

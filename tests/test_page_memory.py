@@ -1,0 +1,122 @@
+"""Huge pages stay correct while the pipeline keeps fewer full-size copies (issue 14).
+
+No memory figures are asserted here (``bench/rss.py --px 9000`` measures them);
+these check that each memory-saving step gives the same pages and text.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from archive.db import session_scope
+from archive.models import Document
+from archive.services import Services
+from ingest import ocr
+from ingest.accept import accept_stream
+from ingest.pages import iter_pages
+from ingest.process import process_document
+from ingest.sniff import sniff
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+def _random_page(size: tuple[int, int] = (601, 433), mode: str = "L") -> Image.Image:
+    rng = np.random.default_rng(7)
+    shape = (size[1], size[0]) if mode == "L" else (size[1], size[0], 3)
+    return Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode)
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+@pytest.mark.parametrize("skew", [2.5, -3.1, 0.7])
+def test_turn_and_tilt_in_one_pass_equals_two_steps(rotation: int, skew: float) -> None:
+    page = _random_page()
+    two_steps, applied = ocr.straighten(ocr.rotate_upright(page, rotation), skew)
+    one_pass, applied_once = ocr._correct(page, ocr.PageGeometry(rotation, 1.0, skew, skew), rotation)
+    assert applied_once == applied != 0.0
+    assert one_pass.size == two_steps.size
+    # The same pixels, but for a few exactly on a rounding edge (floating point order).
+    differ = np.asarray(one_pass) != np.asarray(two_steps)
+    assert differ.mean() < 1e-4
+
+
+@pytest.mark.parametrize("box", [None, (13, 7, 588, 400)])
+def test_tesseract_input_is_written_band_by_band(tmp_path: Path, box) -> None:  # type: ignore[no-untyped-def]
+    page = _random_page()
+    written = Image.open(ocr._write_page(page, str(tmp_path), box))
+    expected = page.crop(box) if box else page
+    assert written.mode == "L" and written.size == expected.size
+    assert written.tobytes() == expected.tobytes()
+
+
+def _colour_scan(size: tuple[int, int]) -> Image.Image:
+    image = Image.new("RGB", size, (250, 248, 240))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((10, 10, 60, 40), fill=(200, 30, 30))
+    draw.rectangle((70, 10, 120, 40), fill=(20, 20, 20))
+    return image
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "TIFF"])
+def test_gray_pages_for_ocr_and_colour_for_everyone_else(tmp_path: Path, fmt: str) -> None:
+    colour = _colour_scan((200, 300))
+    path = tmp_path / f"color.{fmt.lower()}"
+    colour.save(path, fmt, dpi=(200, 200), **({"quality": 95} if fmt == "JPEG" else {}))
+    kind = sniff(path)
+    [default] = list(iter_pages(path, kind))
+    [gray] = list(iter_pages(path, kind, gray=True))
+    assert default.image.mode == "RGB"
+    assert gray.image.mode == "L" and gray.image.size == default.image.size == (200, 300)
+    assert gray.dpi == default.dpi == 200
+    # The grey the OCR used to compute from the colour page.  A JPEG gives its luma
+    # straight away, which differs slightly only where colour edges ring.
+    reference = np.asarray(default.image.convert("L"), dtype=np.int16)
+    diff = np.abs(np.asarray(gray.image, dtype=np.int16) - reference)
+    assert diff.mean() < 0.5 and diff.max() <= (20 if fmt == "JPEG" else 0)
+
+
+def test_tiff_pages_taken_from_the_frame_do_not_share_pixels(tmp_path: Path) -> None:
+    """Pages are handed over without a copy; the next page must decode into new memory."""
+    path = tmp_path / "lote.tif"
+    shades = [30, 120, 210]
+    frames = [Image.new("L", (300, 200), shade) for shade in shades]
+    frames[0].save(path, save_all=True, append_images=frames[1:], dpi=(200, 200))
+    for gray in (False, True):
+        pages = list(iter_pages(path, sniff(path), gray=gray))  # all held at once
+        assert [p.image.getpixel((5, 5)) for p in pages] == shades
+        assert all(p.image.size == (300, 200) for p in pages)
+
+
+def test_large_mostly_white_page_is_processed(services: Services, tmp_path: Path) -> None:
+    """A 6000x6000 colour page goes through the whole pipeline and is read right."""
+    page = Image.new("RGB", (6000, 6000), (252, 252, 250))
+    draw, font = ImageDraw.Draw(page), ImageFont.truetype(str(FONT), 50)
+    lines = ["PLANO DE RED DE DISTRIBUCIÓN", "NIS 4992383 Capiatá",
+             "Subestación San Lorenzo, alimentador 12"]
+    for n, line in enumerate(lines):
+        draw.text((4200, 5300 + n * 90), line, font=font, fill=(10, 10, 10))
+    draw.line((300, 300, 5700, 300), fill=(0, 0, 200), width=6)
+    path = tmp_path / "plano.png"
+    page.save(path, dpi=(300, 300))
+    with path.open("rb") as fh:
+        doc_id = accept_stream(services, fh, path.name, actor="prueba", enqueue=False).document_id
+    process_document(services, doc_id)
+    with session_scope(services.sessions) as session:
+        doc = session.get(Document, doc_id)
+        assert doc is not None and doc.error_code is None, doc.error_message
+        [stored] = doc.pages
+        text, rotation, width, height, dpi = (stored.text, stored.rotation, stored.width,
+                                              stored.height, stored.dpi)
+        image_key, thumb_key = stored.image_key, stored.thumb_key
+    assert rotation == 0
+    for word in ("DISTRIBUCIÓN", "4992383", "Capiatá", "Subestación", "alimentador"):
+        assert word in text.split(), text
+    assert (width, height, dpi) == (3000, 3000, 150)  # the web image: 300 dpi halved
+    web = Image.open(io.BytesIO(services.store.get_bytes(image_key)))
+    assert web.size == (3000, 3000) and web.mode == "L"
+    thumb = Image.open(io.BytesIO(services.store.get_bytes(thumb_key)))
+    assert thumb.width == 200
