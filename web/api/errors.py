@@ -20,7 +20,7 @@ from werkzeug.exceptions import default_exceptions
 from archive.editing import EditRefused
 from archive.errors import ConfigError, ObjectNotFound, StorageError
 from ingest.errors import RejectedInput
-from search.index import IndexUnavailable
+from search.index import PEOPLE_MESSAGE, IndexUnavailable
 from search.parse import QueryError
 
 from ..errors import error_response
@@ -87,7 +87,8 @@ def register_error_handlers(bp: Blueprint) -> None:
 
     @bp.errorhandler(IndexUnavailable)
     def index_down(exc: IndexUnavailable) -> Response:
-        return _unavailable(str(exc), INDEX_DOWN)
+        log.error("búsqueda no disponible: %s", exc)  # commands and folders are for the operator
+        return _unavailable(PEOPLE_MESSAGE, INDEX_DOWN)
 
     @bp.errorhandler(ConfigError)
     def config_error(exc: ConfigError) -> Response:
