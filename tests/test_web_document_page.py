@@ -262,7 +262,7 @@ def test_bad_edit_values_are_refused_with_a_spanish_message(archive: WebArchive)
     for url, data, message in (
             ("editar", {"fecha": "31/02/2024"}, "no es una fecha válida"),
             ("editar", {"tipo": "inventado"}, "no es un tipo de documento"),
-            ("nis", {"nis": "12ab"}, "no es un NIS válido")):
+            ("nis/vincular", {"nis": "12ab"}, "no es un NIS válido")):
         res = archive.post("archivista", f"/documentos/{bare}/{url}", data)
         assert message in text_of(archive.get("archivista", res.headers["Location"]))
     res = archive.post("archivista", "/documentos/999999/editar", {"titulo": "x"})
@@ -273,9 +273,9 @@ def test_archivist_links_and_unlinks_a_supply(archive: WebArchive) -> None:
     bare = add_document(archive.svc, ["Croquis de ubicación"])
     with session_scope(archive.svc.sessions) as s:
         s.add(Supply(nis="4992383", holder_name="Graciela Báez"))
-    res = archive.post("archivista", f"/documentos/{bare}/nis", {"nis": "4.992.383"})
+    res = archive.post("archivista", f"/documentos/{bare}/nis/vincular", {"nis": "4.992.383"})
     body = text_of(archive.get("archivista", res.headers["Location"]))
-    assert "NIS 4.992.383 vinculado" in body
+    assert "NIS 4992383 vinculado" in body
     assert "Graciela Báez" in body and "Manual" in body and "NIS vinculado" in body
     assert f'action="/documentos/{bare}/nis/4992383/quitar"' in body
     res = archive.post("archivista", f"/documentos/{bare}/nis/4992383/quitar")
@@ -304,7 +304,7 @@ def test_readers_see_no_forms_and_cannot_post(archive: WebArchive, role: str) ->
     assert "Editar datos" not in body and "/editar" not in body and "/quitar" not in body
     assert 'name="nis"' not in body
     for url, data in ((f"/documentos/{bare}/editar", {"titulo": "Después"}),
-                      (f"/documentos/{bare}/nis", {"nis": "1234567"}),
+                      (f"/documentos/{bare}/nis/vincular", {"nis": "1234567", "confirmar_nis": "1234567"}),
                       (f"/documentos/{bare}/nis/7654321/quitar", {})):
         assert archive.post(role, url, data).status_code == 403
     with session_scope(archive.svc.sessions) as s:
@@ -350,3 +350,14 @@ def test_script_in_ocr_text_is_shown_escaped(archive: WebArchive) -> None:
     assert "<mark>medidor</mark>" in plain
     marked = text_of(archive.get("consulta", f"/documentos/{bare}?q=alert"))
     assert "&lt;script&gt;<mark>alert</mark>(1)&lt;/script&gt;" in marked
+
+
+def test_identifiers_read_show_their_kind_in_words(archive: WebArchive) -> None:
+    from archive.models import DocumentIdentifier
+
+    bare = add_document(archive.svc, ["Cédula de identidad 3.456.789"])
+    with session_scope(archive.svc.sessions) as s:
+        s.add(DocumentIdentifier(document_id=bare, kind="cedula", value="3456789"))
+    body = text_of(archive.get("consulta", f"/documentos/{bare}"))
+    assert "Cédula 3456789" in body
+    assert "cedula 3456789" not in body

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response
 
 from archive.db import read_scope
 from archive.document_view import DocumentView, PageView, load_document
-from archive.editing import DocumentChanges, link_nis, unlink_nis, update_document
+from archive.editing import DocumentChanges, unlink_nis, update_document
 from archive.enums import DocumentType, Role
 from archive.labels import field_list
 from archive.localtime import fmt_datetime
@@ -231,17 +231,6 @@ def edit(doc_id: int) -> Response:
         if not diff:
             return "No había cambios que guardar."
         return f"Datos guardados: {field_list(diff)}."
-    return _edit(doc_id, change)
-
-
-@bp.post("/documentos/<int:doc_id>/nis")
-@requires(*EDITORS)
-def add_link(doc_id: int) -> Response:
-    def change(db: Any, doc: Document, actor: str) -> str:
-        nis = request.form.get("nis", "")
-        if link_nis(db, doc, nis, actor=actor):
-            return f"NIS {nis.strip()} vinculado al documento."
-        return f"El NIS {nis.strip()} ya estaba vinculado."
     return _edit(doc_id, change)
 
 

@@ -30,7 +30,6 @@ def test_consulta_sees_the_document_without_edit_forms_and_posts_are_refused(
     token = csrf_of_page(page)
     attempts = {
         live.path("documents.edit", doc_id=doc.document_id): {"titulo": "cambiado por consulta"},
-        live.path("documents.add_link", doc_id=doc.document_id): {"nis": "4992383"},
         live.path("review.link_one", doc_id=doc.document_id): {"nis": "4992383",
                                                                "confirmar_nis": "4992383"},
         live.path("documents.remove_link", doc_id=doc.document_id, nis=doc.nis[0]): {},
