@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from .document_view import REVIEW_LABELS
 from .enums import DocumentStatus, DocumentType
+from .localtime import iso_local
 from .errors import ArchivoError
 from .models import Document, DocumentSupply, Page, RegionalUnit, Supply
 from .nis import ocr_digits
@@ -104,7 +105,7 @@ class ReviewItem:
         return {"id": self.id, "numero": self.archive_number, "tipo": self.doc_type,
                 "tipo_nombre": self.doc_type_label,
                 "tipo_confianza": self.doc_type_confidence, "titulo": self.title,
-                "recibido": self.received_at.isoformat() if self.received_at else None,
+                "recibido": iso_local(self.received_at),
                 "recibido_por": self.received_by, "archivo": self.original_filename,
                 "paginas": self.page_count, "ocr_confianza": self.ocr_confidence,
                 "motivos": [{"codigo": c, "nombre": n} for c, n in self.reasons],
