@@ -462,3 +462,22 @@ def test_a_file_ingest_refuses_by_type_is_415(arc: ApiArchive,
     res = arc.upload("archivista", b"MZ\x90\x00", "programa.exe")
     assert res.status_code == 415
     assert error_of(res) == ("tipo_no_soportado", "El archivo no es un PDF, TIFF, JPEG ni PNG.")
+
+
+def test_doubtful_nis_are_saved_and_named_in_avisos(arc: ApiArchive) -> None:
+    """The API has no confirmation step: what a form would ask about comes back as «avisos»."""
+    doc_id = _bare_document(arc, 880001, status=DocumentStatus.LISTO)
+    url = f"{API}/documents/{doc_id}"
+    res = arc.client().patch(url, headers=arc.headers("archivista"),
+                             json={"nis": ["4992383", "12345678"]})
+    assert res.status_code == 200, res.get_data(as_text=True)
+    body = res.get_json()
+    assert body["nis"] == ["12345678", "4992383"]
+    assert [a["nis"] for a in body["avisos"]] == ["12345678"]  # no registry: 8 digits is odd
+    assert "8 dígitos" in body["avisos"][0]["mensaje"]
+    again = arc.client().patch(url, headers=arc.headers("archivista"), json={"titulo": "x"})
+    assert again.get_json()["avisos"] == []  # nothing newly linked, nothing to say
+    img, _ = scans.page(seed=81)
+    up = arc.upload("archivista", scans.png_bytes(img), "otro.png", nis="123456")
+    assert up.status_code == 202
+    assert [a["nis"] for a in up.get_json()["avisos"]] == ["123456"]

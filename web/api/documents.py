@@ -23,6 +23,7 @@ from archive.document_view import DocumentView, load_document
 from archive.editing import DocumentChanges, add_note, set_links, update_document
 from archive.enums import Role
 from archive.models import Document, Page
+from archive.nis_check import nis_warnings
 from ingest.accept import accept_stream
 
 from ..edits import wake_indexer
@@ -93,9 +94,12 @@ def upload_document() -> tuple[Response, int]:
     if notes:  # there is no notes column yet: the reception note lives in the audit trail
         with session_scope(svc.sessions) as db:
             add_note(db, accepted.archive_number, notes, actor=who)
+    with read_scope(svc.sessions) as db:
+        warnings = nis_warnings(db, nis)
     body = {"id": accepted.document_id, "numero": accepted.archive_number,
             "estado": accepted.status, "duplicado": accepted.duplicate, "nis": accepted.nis,
-            "archivo": accepted.filename, "url": document_url(accepted.document_id)}
+            "archivo": accepted.filename, "url": document_url(accepted.document_id),
+            "avisos": [w.as_dict() for w in warnings]}
     resp = jsonify(body)
     resp.headers["Location"] = body["url"]
     return resp, 202
@@ -208,10 +212,12 @@ def edit_document(doc_id: int) -> Response:
         if doc is None:
             fail(404, f"No existe el documento {doc_id}.")
         update_document(db, doc, changes, actor=who)
-        if nis is not None:
-            set_links(db, doc, nis, actor=who)
+        warnings = set_links(db, doc, nis, actor=who) if nis is not None else []
     wake_indexer(svc)
-    return jsonify(document_json(_load(doc_id, with_text=True, history=200)))
+    body = document_json(_load(doc_id, with_text=True, history=200))
+    # No confirmation step in an API: doubtful numbers are saved and named, for the client.
+    body["avisos"] = [w.as_dict() for w in warnings]
+    return jsonify(body)
 
 
 @bp.get("/documents/<int:doc_id>/original")

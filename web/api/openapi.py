@@ -175,8 +175,13 @@ def _schemas() -> dict[str, Schema]:
                     "description": "La lista completa: reemplaza los vínculos actuales."},
         },
     }
+    warnings = {"type": "array", "description": "NIS guardados que conviene revisar: no figuran "
+                "en el padrón importado o no tienen 7 dígitos.",
+                "items": obj({"nis": STR, "mensaje": STR})}
     accepted = obj({"id": INT, "numero": STR, "estado": {"type": "string", "enum": statuses},
-                    "duplicado": BOOL, "nis": STR_LIST, "archivo": STR, "url": URL})
+                    "duplicado": BOOL, "nis": STR_LIST, "archivo": STR, "url": URL,
+                    "avisos": warnings})
+    edited = {"allOf": [ref("Documento"), obj({"avisos": warnings})]}
     facet = obj({"valor": STR, "nombre": STR, "cantidad": INT})
     hit = obj({
         "documento_id": INT, "numero": STR, "tipo": STR, "tipo_nombre": STR, "estado": STR,
@@ -221,7 +226,7 @@ def _schemas() -> dict[str, Schema]:
                    "documentos": {"type": "array", "items": ref("Documento")}})
     return {"Error": error, "Documento": document, "ListaDocumentos": listing, "Pagina": page,
             "Vinculo": link,
-            "CambiosDocumento": patch, "DocumentoRecibido": accepted, "Resultado": hit,
+            "CambiosDocumento": patch, "DocumentoEditado": edited, "DocumentoRecibido": accepted, "Resultado": hit,
             "Resultados": results, "FichaSuministro": supply, "InformeImportacion": report,
             "UnidadesRegionales": units}
 
@@ -269,7 +274,9 @@ def _document_paths() -> dict[str, Any]:
                                   "0 omite el texto de las páginas (documentos grandes).")]),
             "patch": operation(
                 "edit_document", "documentos", "Corregir datos y vínculos", WRITE_ROLES,
-                {"200": json_body(ref("Documento"), "El documento después del cambio."),
+                {"200": json_body(ref("DocumentoEditado"),
+                                  "El documento después del cambio, con avisos sobre los NIS "
+                                  "nuevos que conviene revisar."),
                  **errors(400, 401, 403, 404, 409, 415, 422, 503)},
                 description="Solo se cambian los campos enviados; «nis» reemplaza la lista "
                             "completa. Un documento que todavía se procesa no se puede editar "
