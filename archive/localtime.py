@@ -10,15 +10,20 @@ import datetime as dt
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .errors import ArchivoError
+
 LOCAL_ZONE = "America/Asuncion"
 
 
 @lru_cache(maxsize=1)
 def zone() -> dt.tzinfo:
+    """Asunción's zone. ``tzdata`` is a dependency, so a missing zone is a broken install:
+    say so instead of silently showing every time three hours off."""
     try:
         return ZoneInfo(LOCAL_ZONE)
-    except ZoneInfoNotFoundError:  # no tz database: UTC is off by 3 hours, not wrong by days
-        return dt.timezone.utc
+    except ZoneInfoNotFoundError as exc:
+        raise ArchivoError(f"No se encuentra la zona horaria {LOCAL_ZONE}: reinstale archivo "
+                           "(«make install» instala el paquete tzdata).") from exc
 
 
 def utcnow() -> dt.datetime:
