@@ -177,8 +177,6 @@ def test_metadata_links_status_and_history_are_shown(archive: WebArchive) -> Non
 def test_missing_document_and_page_are_404_in_spanish(archive: WebArchive) -> None:
     res = archive.get("consulta", "/documentos/999999")
     assert res.status_code == 404 and "No existe el documento" in text_of(res)
-    res = archive.get("consulta", f"/documentos/{archive.doc_id}?pagina=7")
-    assert res.status_code == 404 and "no tiene página 7" in text_of(res)
     res = archive.get("consulta", f"/documentos/{archive.doc_id}/paginas/7/imagen")
     assert res.status_code == 404 and "No hay imagen de la página 7" in text_of(res)
     res = archive.get("consulta", "/documentos/999999/pdf")
@@ -361,3 +359,13 @@ def test_identifiers_read_show_their_kind_in_words(archive: WebArchive) -> None:
     body = text_of(archive.get("consulta", f"/documentos/{bare}"))
     assert "Cédula 3456789" in body
     assert "cedula 3456789" not in body
+
+
+@pytest.mark.parametrize("asked", ["7", "0"])
+def test_a_page_that_does_not_exist_shows_the_nearest_with_a_message(archive: WebArchive,
+                                                                      asked: str) -> None:
+    """A recoverable mistake in the address: the document stays open, with a message."""
+    res = archive.get("consulta", f"/documentos/{archive.doc_id}?pagina={asked}")
+    body = text_of(res)
+    assert res.status_code == 200
+    assert f"no tiene página {asked}" in body and "se muestra la página" in body

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
@@ -144,9 +145,10 @@ def view(doc_id: int) -> str:
     if asked is None:  # opened without a page: the first one with a hit
         asked = min((n for n, c in hits_per_page.items() if c), default=1)
     page = next((p for p in doc.pages if p.number == asked), None)
-    if page is None and doc.pages:
-        abort(404, description=f"El documento {doc.archive_number} no tiene página {asked} "
-                               f"(tiene {len(doc.pages)}).")
+    if page is None and doc.pages:  # a typo in the address: the nearest page, not a dead end
+        page = doc.pages[-1] if asked > doc.pages[-1].number else doc.pages[0]
+        flash(f"El documento {doc.archive_number} no tiene página {asked} (tiene "
+              f"{len(doc.pages)}): se muestra la página {page.number}.", "error")
     boxes = page_boxes(services, page, marks.terms) if page else []
     segments = text_segments(page.text, hit_spans(page.text, marks.terms)) if page else []
     return render_template(
