@@ -57,8 +57,9 @@ def build_tiff(path: Path, pages: int, dpi: int) -> None:
     Image.open(path).close()
 
 
-def build_huge(path: Path, px: int, dpi: int, mode: str, fmt: str) -> None:
-    """One ``px`` x ``px`` page: a grid of A4-sized text blocks, one in four filled."""
+def build_huge(path: Path, px: int, dpi: int, mode: str, fmt: str, tilt: float = 0.0) -> None:
+    """One ``px`` x ``px`` page: a grid of A4-sized text blocks, one in four filled, tilted
+    ``tilt`` degrees counter-clockwise as a crooked scan would be."""
     from PIL import Image
 
     page = Image.new("L", (px, px), 250)
@@ -71,6 +72,8 @@ def build_huge(path: Path, px: int, dpi: int, mode: str, fmt: str) -> None:
                 page.paste(block, (left, top))
                 block.close()
             seed += 1
+    if tilt:
+        page = page.rotate(tilt, resample=Image.Resampling.BILINEAR, fillcolor=250)
     if mode != "L":
         page = page.convert(mode)
     save = {"compression": "tiff_deflate"} if fmt == "tiff" else {"quality": 85} if fmt == "jpeg" else {}
@@ -86,13 +89,16 @@ def main() -> None:
     ap.add_argument("--modo", choices=["L", "RGB"], default="RGB", help="con --px: gris o color")
     ap.add_argument("--formato", choices=["png", "jpeg", "tiff"], default="png",
                     help="con --px: formato del archivo")
+    ap.add_argument("--inclinacion", type=float, default=0.0,
+                    help="con --px: grados de inclinación del escaneo (se endereza al procesarlo)")
     args = ap.parse_args()
     work = tmpdir("archivo-rss-")
     if args.px:
         tiff = work / f"plano.{args.formato}"
-        build_huge(tiff, args.px, 300, args.modo, args.formato)
+        build_huge(tiff, args.px, 300, args.modo, args.formato, args.inclinacion)
+        tilted = f", inclinada {args.inclinacion:g}°" if args.inclinacion else ""
         what = (f"Página única de {args.px}x{args.px} px ({args.modo}, {args.formato.upper()}, "
-                "300 dpi)")
+                f"300 dpi{tilted})")
     else:
         tiff = work / "lote.tif"
         build_tiff(tiff, args.paginas, args.dpi)

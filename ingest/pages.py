@@ -51,9 +51,11 @@ import math
 import mmap
 import os
 import re
+import struct
 import threading
 import unicodedata
 import warnings
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,6 +82,7 @@ MIN_RENDER_DPI = 50
 PDF_EOF_WINDOW = 4096
 MAX_FORM_DEPTH = 15  # nesting of form XObjects searched for embedded images
 MAX_CHECKED_OBJECTS = 200_000  # page objects inspected for embedded images, per page
+PNG_BAND_BYTES = 8 * 1024 * 1024  # filtered PNG data inflated at a time when decoding to grey
 
 # (short side, long side) in inches: A4, Letter, Oficio (8.5x13), Legal.
 PAPER_SIZES = ((8.27, 11.69), (8.5, 11.0), (8.5, 13.0), (8.5, 14.0))
@@ -358,12 +361,16 @@ def _normalize(frame: ImageFile.ImageFile, number: int, limits: Limits, *,
     At most one full-size intermediate lives at a time: each step frees the
     image it replaces, and the decoded pixels are taken from the frame, not copied.
     """
-    if gray:
-        frame.draft("L", None)  # JPEG: decode the luma only; other formats ignore it
-    frame.load()
-    orientation = _orientation(frame)
+    banded = _png_gray(frame) if gray else None
+    if banded is not None:
+        image, orientation = banded
+    else:
+        if gray:
+            frame.draft("L", None)  # JPEG: decode the luma only; other formats ignore it
+        frame.load()
+        orientation = _orientation(frame)
+        image = _to_l_or_rgb(frame)
     dpi_x, dpi_y = _declared_dpi(frame)
-    image = _to_l_or_rgb(frame)
     if gray and image.mode != "L":
         image = _replace(image, image.convert("L"))
     method = _TRANSPOSE.get(orientation)
@@ -373,6 +380,110 @@ def _normalize(frame: ImageFile.ImageFile, number: int, limits: Limits, *,
             dpi_x, dpi_y = dpi_y, dpi_x
     image, dpi = _settle_dpi(image, dpi_x, dpi_y, limits)
     return SourcePage(number=number, image=image, dpi=dpi)
+
+
+def _png_gray(frame: ImageFile.ImageFile) -> tuple[Image.Image, int] | None:
+    """A colour PNG decoded band by band into grey, and its EXIF orientation.
+
+    Pillow would hold the whole colour page (4 bytes a pixel, 324 MB at
+    9000x9000) plus its grey copy.  Here the zlib stream is inflated a band of
+    rows at a time; each band, behind the last row of the band before it (PNG
+    filters refer to the row above), is unfiltered by Pillow's own PNG decoder,
+    flattened onto white if it has alpha, turned grey and pasted into the page.
+    None for what this does not cover (interlaced, 16-bit, palette, grey PNGs),
+    which Pillow decodes whole as before.
+    """
+    if frame.format != "PNG" or frame.info.get("interlace") or len(frame.tile) != 1:
+        return None
+    tile = frame.tile[0]
+    if tile.codec_name != "zip" or tile.args not in ("RGB", "RGBA") or frame.mode != tile.args:
+        return None
+    mode, (width, height) = frame.mode, frame.size
+    stride = 1 + len(mode) * width
+    rows = max(1, PNG_BAND_BYTES // stride)
+    page = Image.new("L", (width, height), 255)
+    previous = bytes(stride)  # "row -1": zeros, filter None, as the PNG filters assume
+    inflater = zlib.decompressobj()
+    pending = bytearray()
+    fp = frame.fp
+    assert fp is not None
+    fp.seek(tile.offset - 8)  # the first IDAT chunk's header
+    compressed, chunk = b"", b"IDAT"
+    top = 0
+    while top < height:
+        want = min(rows, height - top) * stride
+        while len(pending) < want:
+            if not compressed:
+                if chunk != b"IDAT" or inflater.eof:
+                    raise EOFError("image file is truncated (PNG data ends before the last row)")
+                compressed, chunk = _png_chunk(fp)
+                continue
+            pending += inflater.decompress(compressed, want - len(pending))
+            compressed = inflater.unconsumed_tail
+        count = want // stride
+        band = Image.frombytes(mode, (width, count + 1), zlib.compress(
+            previous + bytes(pending[:want]), 0), "zip", mode)
+        del pending[:want]
+        previous = b"\0" + band.crop((0, count, width, count + 1)).tobytes()
+        colour = band.crop((0, 1, width, count + 1))
+        band.close()
+        flat = _flatten(colour) if mode == "RGBA" else colour
+        page.paste(flat.convert("L"), (0, top))
+        top += count
+    return page, _png_trailer(frame, fp)
+
+
+def _png_chunk(fp: IO[bytes]) -> tuple[bytes, bytes]:
+    """The data of the next IDAT chunk and the type of the chunk read; b"" past the IDATs."""
+    header = fp.read(8)
+    if len(header) < 8:
+        raise EOFError("image file is truncated (PNG chunk header)")
+    length, kind = struct.unpack(">I4s", header)
+    if not kind.isalpha():  # what Pillow calls a broken PNG file
+        raise SyntaxError(f"broken PNG file (chunk {kind!r})")
+    if kind != b"IDAT":
+        fp.seek(-8, io.SEEK_CUR)
+        return b"", kind
+    data = fp.read(length)
+    if len(data) < length:
+        raise EOFError("image file is truncated (PNG image data)")
+    fp.read(4)  # CRC: Pillow does not check it on image data either
+    return data, kind
+
+
+def _png_trailer(frame: ImageFile.ImageFile, fp: IO[bytes]) -> int:
+    """Walk the chunks after the image data as Pillow does; returns the EXIF orientation.
+
+    A chunk cut short means the file is truncated (Pillow refuses it too); a
+    missing IEND does not.  The orientation comes from an eXIf chunk before or
+    after the image data (1 if none).
+    """
+    raw = frame.info.get("exif")
+    here = fp.tell()
+    end = fp.seek(0, io.SEEK_END)
+    fp.seek(here)
+    for _ in range(100_000):  # a hostile file may chain chunks without end
+        header = fp.read(8)
+        if len(header) < 8:
+            break
+        length, kind = struct.unpack(">I4s", header)
+        if kind == b"IEND" or kind == b"fcTL":  # fcTL: the next animation frame
+            break
+        if fp.tell() + length > end:
+            raise EOFError("Truncated File Read (PNG chunk after the image data)")
+        if kind == b"eXIf" and raw is None:
+            raw = fp.read(length)
+            length = 0
+        fp.seek(length + 4, io.SEEK_CUR)
+    if not raw:
+        return 1
+    try:
+        exif = Image.Exif()
+        exif.load(raw if raw.startswith(b"Exif\x00\x00") else b"Exif\x00\x00" + raw)
+        value = int(exif.get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - metadata only; the pixels are fine
+        return 1
+    return value if 1 <= value <= 8 else 1
 
 
 def _replace(old: Image.Image, new: Image.Image) -> Image.Image:

@@ -120,3 +120,99 @@ def test_large_mostly_white_page_is_processed(services: Services, tmp_path: Path
     assert web.size == (3000, 3000) and web.mode == "L"
     thumb = Image.open(io.BytesIO(services.store.get_bytes(thumb_key)))
     assert thumb.width == 200
+
+
+# --- colour PNGs decoded band by band -------------------------------------------------------
+
+
+def _paeth(a: int, b: int, c: int) -> int:
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    return a if pa <= pb and pa <= pc else b if pb <= pc else c
+
+
+def _filtered(row: bytes, prior: bytes, kind: int, bpp: int) -> bytes:
+    """One PNG scanline filtered with ``kind`` (0 None, 1 Sub, 2 Up, 3 Average, 4 Paeth)."""
+    out = bytearray([kind])
+    for i, x in enumerate(row):
+        a = row[i - bpp] if i >= bpp else 0
+        b, c = prior[i], prior[i - bpp] if i >= bpp else 0
+        predictor = (0, a, b, (a + b) // 2, _paeth(a, b, c))[kind]
+        out.append((x - predictor) % 256)
+    return bytes(out)
+
+
+def _png(image: Image.Image, *, idat_size: int = 97, exif_after: bytes | None = None,
+         cut: int = 0) -> bytes:
+    """A PNG written by hand: every filter type in turn, the data split over many IDAT chunks."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    bpp = len(image.mode)
+    width, height = image.size
+    raw, prior = bytearray(), bytes(width * bpp)
+    for y in range(height):
+        row = image.crop((0, y, width, y + 1)).tobytes()
+        raw += _filtered(row, prior, y % 5, bpp)
+        prior = row
+    data = zlib.compress(bytes(raw), 6)
+    if cut:
+        data = data[: len(data) - cut]
+    colour_type = 2 if image.mode == "RGB" else 6
+    out = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8,
+                                                               colour_type, 0, 0, 0))
+    out += b"".join(chunk(b"IDAT", data[i : i + idat_size]) for i in range(0, len(data), idat_size))
+    if exif_after is not None:
+        out += chunk(b"eXIf", exif_after)
+    return out + chunk(b"IEND", b"")
+
+
+def _flat_gray(image: Image.Image) -> np.ndarray:
+    if image.mode == "RGBA":
+        white = Image.new("RGB", image.size, "white")
+        white.paste(image, mask=image.getchannel("A"))
+        image = white
+    return np.asarray(image.convert("L"))
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+@pytest.mark.parametrize("band_bytes", [1, 1000, 10**7])
+def test_colour_png_decoded_in_bands_equals_pillow(tmp_path: Path, mode: str, band_bytes: int,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest import pages
+
+    monkeypatch.setattr(pages, "PNG_BAND_BYTES", band_bytes)
+    rng = np.random.default_rng(3)
+    image = Image.fromarray(rng.integers(0, 256, (37, 29, len(mode)), dtype=np.uint8), mode)
+    path = tmp_path / "p.png"
+    path.write_bytes(_png(image))
+    [page] = list(iter_pages(path, sniff(path), gray=True))
+    assert page.image.mode == "L" and page.image.size == (29, 37)
+    assert np.array_equal(np.asarray(page.image), _flat_gray(Image.open(path)))
+    assert np.array_equal(np.asarray(page.image), _flat_gray(image))
+
+
+def test_colour_png_orientation_after_the_image_data_is_applied(tmp_path: Path) -> None:
+    image = _colour_scan((200, 300))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turned: shown a quarter turn clockwise
+    path = tmp_path / "girada.png"
+    path.write_bytes(_png(image, idat_size=5000, exif_after=exif.tobytes()[6:]))
+    [page] = list(iter_pages(path, sniff(path), gray=True))
+    assert page.image.size == (300, 200)
+    expected = _flat_gray(image.transpose(Image.Transpose.ROTATE_270))
+    assert np.array_equal(np.asarray(page.image), expected)
+
+
+def test_truncated_colour_png_is_rejected_as_truncated(tmp_path: Path) -> None:
+    from ingest.errors import RejectedInput
+
+    path = tmp_path / "cortada.png"
+    path.write_bytes(_png(_random_page((60, 80), "RGB"), cut=40))
+    with pytest.raises(RejectedInput) as err:
+        list(iter_pages(path, sniff(path), gray=True))
+    assert err.value.code == "truncado"
