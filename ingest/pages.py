@@ -361,7 +361,7 @@ def _normalize(frame: ImageFile.ImageFile, number: int, limits: Limits, *,
     At most one full-size intermediate lives at a time: each step frees the
     image it replaces, and the decoded pixels are taken from the frame, not copied.
     """
-    banded = _png_gray(frame) if gray else None
+    banded = (_png_gray(frame) or _tiff_gray(frame)) if gray else None
     if banded is not None:
         image, orientation = banded
     else:
@@ -431,6 +431,98 @@ def _png_gray(frame: ImageFile.ImageFile) -> tuple[Image.Image, int] | None:
         page.paste(flat.convert("L"), (0, top))
         top += count
     return page, _png_trailer(frame, fp)
+
+
+_TIFF_STRIP_CODECS = {1, 5, 8, 32773, 32946}  # none, LZW, deflate, PackBits, old deflate
+
+
+def _tiff_gray(frame: ImageFile.ImageFile) -> tuple[Image.Image, int] | None:
+    """A colour TIFF page in strips decoded to grey a band of strips at a time.
+
+    libtiff would decode the whole colour page (4 bytes a pixel in Pillow).  Each
+    band is copied, still compressed, into a small TIFF of its own with the same
+    compression and predictor, which Pillow decodes; the band is turned grey and
+    pasted into the page.  None for what this does not cover (tiled, planar,
+    JPEG-compressed, not 8-bit RGB, a single strip), which is decoded whole.
+    """
+    tags = getattr(frame, "tag_v2", None)
+    if frame.format != "TIFF" or frame.mode != "RGB" or tags is None:
+        return None
+    width, height = frame.size
+    offsets, counts = tags.get(273), tags.get(279)
+    if (tags.get(259, 1) == 1 and isinstance(offsets, tuple) and len(offsets) == 1
+            and isinstance(counts, tuple) and counts[0] >= 3 * width * height):
+        # One uncompressed strip: any band of rows is a slice of it.
+        per_row = max(1, PNG_BAND_BYTES // (3 * width))
+        offsets = tuple(offsets[0] + 3 * width * y for y in range(0, height, per_row))
+        counts = tuple(3 * width * min(per_row, height - y) for y in range(0, height, per_row))
+        tags = {**dict(tags), 278: per_row, 273: offsets, 279: counts}
+    if (tags.get(262) != 2 or tags.get(277) != 3 or tags.get(284, 1) != 1 or 322 in tags
+            or tags.get(259, 1) not in _TIFF_STRIP_CODECS or tuple(tags.get(258, ())) != (8, 8, 8)
+            or not isinstance(offsets, tuple) or not isinstance(counts, tuple)
+            or len(offsets) != len(counts) or len(offsets) < 2):
+        return None
+    per_strip = min(int(tags.get(278, height)), height)
+    if per_strip < 1 or math.ceil(height / per_strip) != len(offsets):
+        return None
+    orientation = _orientation(frame)
+    strips_per_band = max(1, PNG_BAND_BYTES // (3 * width * per_strip))
+    fields = {259: tags.get(259, 1), 317: tags.get(317, 1)}
+    page = Image.new("L", (width, height), 255)
+    fp = frame.fp
+    assert fp is not None
+    for first in range(0, len(offsets), strips_per_band):
+        chunk = range(first, min(len(offsets), first + strips_per_band))
+        data = []
+        for i in chunk:
+            fp.seek(int(offsets[i]))
+            data.append(fp.read(int(counts[i])))
+            if len(data[-1]) < int(counts[i]):
+                raise EOFError("image file is truncated (TIFF strip)")
+        top = first * per_strip
+        rows = min(height, top + len(data) * per_strip) - top
+        with Image.open(io.BytesIO(_strip_tiff(width, rows, per_strip, fields, data)),
+                        formats=["TIFF"]) as band:
+            band.load()
+            page.paste(band.convert("L"), (0, top))
+    return page, orientation
+
+
+def _strip_tiff(width: int, height: int, per_strip: int, fields: dict[int, int],
+                strips: list[bytes]) -> bytes:
+    """A little-endian TIFF of 8-bit RGB ``strips`` (compressed as ``fields`` say)."""
+    short, long_ = 3, 4
+    n = len(strips)
+    entries: list[tuple[int, int, list[int]]] = [
+        (256, long_, [width]), (257, long_, [height]), (258, short, [8, 8, 8]),
+        (259, short, [fields[259]]), (262, short, [2]), (273, long_, [0] * n),
+        (277, short, [3]), (278, long_, [per_strip]), (279, long_, [len(b) for b in strips]),
+        (284, short, [1]), (317, short, [fields[317]]),
+    ]
+    ifd_size = 2 + 12 * len(entries) + 4
+    extra = bytearray()
+    base = 8 + ifd_size
+
+    def packed(kind: int, values: list[int]) -> bytes:
+        return struct.pack(f"<{len(values)}{'H' if kind == short else 'I'}", *values)
+
+    sizes = [len(packed(k, v)) for _, k, v in entries]
+    data_start = base + sum(size for size in sizes if size > 4)
+    starts, position = [], data_start
+    for b in strips:
+        starts.append(position)
+        position += len(b)
+    entries[5] = (273, long_, starts)
+    ifd = bytearray(struct.pack("<H", len(entries)))
+    for tag, kind, values in entries:
+        raw = packed(kind, values)
+        if len(raw) > 4:
+            ifd += struct.pack("<HHII", tag, kind, len(values), base + len(extra))
+            extra += raw
+        else:
+            ifd += struct.pack("<HHI", tag, kind, len(values)) + raw.ljust(4, b"\0")
+    ifd += b"\0" * 4
+    return b"II*\x00" + struct.pack("<I", 8) + bytes(ifd) + bytes(extra) + b"".join(strips)
 
 
 def _png_chunk(fp: IO[bytes]) -> tuple[bytes, bytes]:

@@ -190,6 +190,8 @@ def test_colour_png_decoded_in_bands_equals_pillow(tmp_path: Path, mode: str, ba
     image = Image.fromarray(rng.integers(0, 256, (37, 29, len(mode)), dtype=np.uint8), mode)
     path = tmp_path / "p.png"
     path.write_bytes(_png(image))
+    with Image.open(path) as frame:  # the banded decoder takes it (no fallback to Pillow)
+        assert pages._png_gray(frame) is not None and frame._im is None
     [page] = list(iter_pages(path, sniff(path), gray=True))
     assert page.image.mode == "L" and page.image.size == (29, 37)
     assert np.array_equal(np.asarray(page.image), _flat_gray(Image.open(path)))
@@ -216,3 +218,42 @@ def test_truncated_colour_png_is_rejected_as_truncated(tmp_path: Path) -> None:
     with pytest.raises(RejectedInput) as err:
         list(iter_pages(path, sniff(path), gray=True))
     assert err.value.code == "truncado"
+
+
+@pytest.mark.parametrize("compression, extra", [
+    ("tiff_deflate", {}),
+    ("tiff_lzw", {}),
+    ("tiff_lzw", {"tiffinfo": {317: 2}}),  # horizontal predictor
+    ("packbits", {}),
+    ("raw", {}),  # one uncompressed strip: sliced into bands
+])
+def test_colour_tiff_decoded_in_bands_equals_pillow(tmp_path: Path, compression: str, extra: dict,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest import pages
+
+    monkeypatch.setattr(pages, "PNG_BAND_BYTES", 3000)  # a few strips a band
+    image = _random_page((400, 300), "RGB")
+    path = tmp_path / "color.tif"
+    image.save(path, compression=compression, dpi=(200, 200), **extra)
+    pillow = Image.open(path)
+    assert len(pillow.tag_v2[273]) > 1 or compression == "raw"
+    with Image.open(path) as frame:  # the banded decoder takes it (no fallback to Pillow)
+        banded = pages._tiff_gray(frame)
+        assert banded is not None and frame._im is None
+    [page] = list(iter_pages(path, sniff(path), gray=True))
+    assert page.image.mode == "L" and page.image.size == (400, 300) and page.dpi == 200
+    assert np.array_equal(np.asarray(page.image), np.asarray(pillow.convert("L")))
+
+
+def test_multipage_colour_tiff_in_bands_keeps_each_page(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from ingest import pages
+
+    monkeypatch.setattr(pages, "PNG_BAND_BYTES", 3000)
+    colours = [(200, 0, 0), (0, 120, 0), (10, 10, 240)]
+    frames = [Image.new("RGB", (120, 90), colour) for colour in colours]
+    path = tmp_path / "lote.tif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], compression="tiff_deflate")
+    pages_ = list(iter_pages(path, sniff(path), gray=True))
+    assert [p.image.getpixel((60, 45)) for p in pages_] == [
+        Image.new("RGB", (1, 1), c).convert("L").getpixel((0, 0)) for c in colours]
