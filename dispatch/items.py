@@ -11,12 +11,14 @@ in it lent or travelling on its own), so the package matches the records.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from archive.db import session_scope
+from archive.enums import Role
 from archive.errors import ArchivoError
 from archive.localtime import fmt_date
 from archive.models import Document
@@ -27,7 +29,7 @@ from archive.physical.codes import FOLDER_PREFIX
 from archive.services import Services
 
 from .clock import as_utc, utcnow
-from .enums import ItemKind
+from .enums import DispatchState, ItemKind, ItemOutcome
 from .history import log
 from .location import AT_UNIT, IN_ARCHIVE, IN_TRANSIT, RESERVED, Location, locate
 from .models import Dispatch, DispatchItem
@@ -53,7 +55,7 @@ def label_hold(code: str) -> str:
 
 
 def _editable(session: Session, actor: Actor, ref: DispatchRef) -> Dispatch:
-    d = find_dispatch(session, ref, for_update=True)
+    d = find_dispatch(session, actor, ref, for_update=True)
     require(can_manage(actor, scope_of(d)), f"modificar el despacho {d.number}")
     check_editable(d.state, d.number)
     return d
@@ -72,6 +74,55 @@ def check_where(d: Dispatch, what: str, where: Location) -> None:
     elif where.status == AT_UNIT:
         raise ArchivoError(f"El original {what} no está en el archivo: {where.text}. Vuelve "
                            "con una devolución de esa unidad.")
+
+
+def _check_where_for(actor: Actor, d: Dispatch, what: str, where: Location) -> None:
+    """``check_where``, but a regional user is never told where an original outside its
+    unit is (another unit, another dispatch): only that it is not at its unit."""
+    if actor.role is Role.REGIONAL and where.regional_unit_id != d.regional_unit_id:
+        raise ArchivoError(f"El original {what} no está en {d.regional_unit.name}; no se "
+                           "puede incluir en esta devolución.")
+    check_where(d, what, where)
+
+
+_ARRIVED = (DispatchState.RECIBIDO, DispatchState.RECIBIDO_CON_OBSERVACIONES,
+            DispatchState.DEVUELTO)
+_STILL_AT_UNIT = (DispatchState.BORRADOR, DispatchState.PREPARADO)
+
+
+def unit_holds(session: Session, regional_unit_id: int | None, document_id: int) -> bool:
+    """Whether a regional unit has the document (original or copy): it arrived in a
+    dispatch the unit received and has not left again in one of its return trips.
+
+    Original and copy are followed apart, in item order (their time order): a
+    received outbound item brings one, a return trip that has left takes it away.
+    """
+    if regional_unit_id is None:
+        return False
+    rows = session.execute(
+        select(DispatchItem.is_original, DispatchItem.outcome, Dispatch.return_of_id,
+               Dispatch.state)
+        .join(Dispatch, Dispatch.id == DispatchItem.dispatch_id)
+        .where(DispatchItem.document_id == document_id,
+               Dispatch.regional_unit_id == regional_unit_id,
+               Dispatch.state != DispatchState.ANULADO)
+        .order_by(DispatchItem.id))
+    held = {True: False, False: False}
+    for is_original, outcome, return_of_id, state in rows:
+        if return_of_id is None:
+            if state in _ARRIVED and outcome is not ItemOutcome.FALTANTE:
+                held[is_original] = True
+        elif state not in _STILL_AT_UNIT:
+            held[is_original] = False
+    return held[True] or held[False]
+
+
+def reachable_documents(session: Session, actor: Actor) -> Callable[[Document], bool] | None:
+    """The archive side reaches every document; a regional user only what its unit holds
+    (None: no restriction)."""
+    if actor.role is not Role.REGIONAL:
+        return None
+    return lambda doc: unit_holds(session, actor.regional_unit_id, doc.id)
 
 
 def _hold_taken(key: str) -> None:
@@ -101,13 +152,14 @@ def add_document(services: Services, actor: Actor, ref: DispatchRef, *,
     at = as_utc(now or utcnow())
     with session_scope(services.sessions) as session:
         d = _editable(session, actor, ref)
-        doc: Document = find_document(session, archive_ref=archive_number, document_id=document_id)
+        doc: Document = find_document(session, archive_ref=archive_number, document_id=document_id,
+                                      visible=reachable_documents(session, actor))
         if any(i.document_id == doc.id for i in d.items):
             raise ArchivoError(f"El documento {doc.archive_number} ya está en el despacho "
                                f"{d.number}.")
         hold = None
         if original:
-            check_where(d, doc.archive_number, locate(session, document_id=doc.id))
+            _check_where_for(actor, d, doc.archive_number, locate(session, document_id=doc.id))
             hold = doc_hold(doc.id)
         item = DispatchItem(kind=ItemKind.DOCUMENTO, document_id=doc.id, document=doc,
                             is_original=original, hold_key=hold)
@@ -195,7 +247,7 @@ def add_folder(services: Services, actor: Actor, ref: DispatchRef, label: str, *
         _check_shelf(session, d, code)
         if any(i.label_code == code for i in d.items):
             raise ArchivoError(f"La carpeta o caja {code} ya está en el despacho {d.number}.")
-        check_where(d, code, locate(session, label_code=code))
+        _check_where_for(actor, d, code, locate(session, label_code=code))
         item = DispatchItem(kind=ItemKind.CARPETA, label_code=code, is_original=True,
                             description=_text(description, required=False),
                             sheets=_sheets(sheets), hold_key=label_hold(code))
@@ -270,4 +322,4 @@ def _sheets(sheets: int | None) -> int | None:
 
 
 __all__ = ["add_document", "add_folder", "add_text", "remove_item", "find_item", "check_where",
-           "doc_hold", "label_hold", "scope_of"]
+           "doc_hold", "label_hold", "scope_of", "unit_holds", "reachable_documents"]

@@ -56,7 +56,7 @@ def _loaded(query: Select[Any]) -> Select[Any]:
 def get_dispatch(services: Services, actor: Actor, ref: DispatchRef) -> DispatchView:
     """With items and events; refuses (PermissionDenied) a regional user of another unit."""
     with read_scope(services.sessions) as session:
-        d = find_dispatch(session, ref)
+        d = find_dispatch(session, actor, ref)
         require(can_view(actor, scope_of(d)), f"ver el despacho {d.number}")
         return dispatch_view(d)
 

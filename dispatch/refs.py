@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from archive.models import Document, RegionalUnit
 
 from .enums import DispatchState
 from .models import Dispatch
+from .permissions import Actor, DispatchScope, can_view
 
 _DISPATCH = re.compile(r"ENV-?(\d{4})-?(\d{1,6})", re.IGNORECASE)
 _ARCHIVE = re.compile(r"ARC-?(\d{4})-?(\d{1,6})", re.IGNORECASE)
@@ -54,8 +56,14 @@ def label_code(text: str) -> str:
     return code
 
 
-def find_dispatch(session: Session, ref: DispatchRef, *, for_update: bool = False) -> Dispatch:
-    """By id (int or digits) or number; ``for_update`` locks the row on PostgreSQL."""
+def find_dispatch(session: Session, actor: Actor, ref: DispatchRef, *,
+                  for_update: bool = False) -> Dispatch:
+    """By id (int or digits) or number; ``for_update`` locks the row on PostgreSQL.
+
+    A dispatch the person may not see (another unit's, for a regional user) is
+    answered exactly as one that does not exist, so its id and number cannot
+    be probed.
+    """
     query = select(Dispatch)
     if isinstance(ref, int) or str(ref).strip().isdigit():
         query = query.where(Dispatch.id == int(ref))
@@ -67,16 +75,20 @@ def find_dispatch(session: Session, ref: DispatchRef, *, for_update: bool = Fals
     if for_update:
         query = query.with_for_update()
     found = session.scalar(query)
-    if found is None:
+    if found is None or not can_view(actor, DispatchScope(found.regional_unit_id,
+                                                          found.is_return)):
         raise NotFound(f"No existe el despacho {ref}.")
     return found
 
 
 def find_document(session: Session, *, archive_ref: str | None = None,
-                  document_id: int | None = None) -> Document:
+                  document_id: int | None = None,
+                  visible: Callable[[Document], bool] | None = None) -> Document:
+    """By id or archive number. A document ``visible`` refuses is answered exactly as a
+    missing one (same error, same words), so ids cannot be enumerated."""
     if document_id is not None:
         doc = session.get(Document, document_id)
-        if doc is None:
+        if doc is None or (visible is not None and not visible(doc)):
             raise UnknownInput(f"No existe el documento {document_id}.")
         return doc
     number = archive_number(archive_ref or "")
@@ -84,7 +96,7 @@ def find_document(session: Session, *, archive_ref: str | None = None,
         raise ArchivoError(f"«{archive_ref}» no es un número de archivo (por ejemplo "
                            "ARC-2026-000123).")
     doc = session.scalar(select(Document).where(Document.archive_number == number))
-    if doc is None:
+    if doc is None or (visible is not None and not visible(doc)):
         raise UnknownInput(f"No existe el documento {number} en el archivo.")
     return doc
 

@@ -100,7 +100,7 @@ def create_return(services: Services, actor: Actor, original: DispatchRef, *,
     """
     at = as_utc(now or utcnow())
     with session_scope(services.sessions) as session:
-        out = find_dispatch(session, original, for_update=True)
+        out = find_dispatch(session, actor, original, for_update=True)
         require(can_create(actor, out.regional_unit_id, is_return=True),
                 f"crear la devolución del despacho {out.number}")
         if out.is_return:
@@ -158,7 +158,7 @@ def prepare(services: Services, actor: Actor, ref: DispatchRef, *, note: str = "
     """Manifest printed, package closed: the contents are fixed from here on."""
     at = as_utc(now or utcnow())
     with session_scope(services.sessions) as session:
-        d = find_dispatch(session, ref, for_update=True)
+        d = find_dispatch(session, actor, ref, for_update=True)
         require(can_manage(actor, scope_of(d)), f"preparar el despacho {d.number}")
         to = check(d.state, Action.PREPARAR, number=d.number, is_return=d.is_return)
         if not d.items:
@@ -174,7 +174,7 @@ def reopen(services: Services, actor: Actor, ref: DispatchRef, *, note: str = ""
     """Back to draft to change the contents; the printed manifest is void."""
     at = as_utc(now or utcnow())
     with session_scope(services.sessions) as session:
-        d = find_dispatch(session, ref, for_update=True)
+        d = find_dispatch(session, actor, ref, for_update=True)
         require(can_manage(actor, scope_of(d)), f"reabrir el despacho {d.number}")
         to = check(d.state, Action.REABRIR, number=d.number, is_return=d.is_return)
         d.prepared_at = None
@@ -221,7 +221,7 @@ def send(services: Services, actor: Actor, ref: DispatchRef, *, courier: str,
     at = as_utc(now or utcnow())
     guide = " ".join(guide_number.split())
     with session_scope(services.sessions) as session:
-        d = find_dispatch(session, ref, for_update=True)
+        d = find_dispatch(session, actor, ref, for_update=True)
         require(can_manage(actor, scope_of(d)), f"enviar el despacho {d.number}")
         to = check(d.state, Action.ENVIAR, number=d.number, is_return=d.is_return)
         if not guide or len(guide) > 60:
@@ -259,7 +259,7 @@ def receive(services: Services, actor: Actor, ref: DispatchRef,
     """
     at = as_utc(now or utcnow())
     with session_scope(services.sessions) as session:
-        d = find_dispatch(session, ref, for_update=True)
+        d = find_dispatch(session, actor, ref, for_update=True)
         require(can_receive(actor, scope_of(d)), f"confirmar la recepción del despacho {d.number}")
         targets(d.state, Action.RECIBIR, number=d.number, is_return=d.is_return)
         assert d.sent_at is not None  # only a sent dispatch can be received
@@ -297,7 +297,7 @@ def annul(services: Services, actor: Actor, ref: DispatchRef, reason: str, *,
     at = as_utc(now or utcnow())
     why = _note(reason)
     with session_scope(services.sessions) as session:
-        d = find_dispatch(session, ref, for_update=True)
+        d = find_dispatch(session, actor, ref, for_update=True)
         require(can_manage(actor, scope_of(d)), f"anular el despacho {d.number}")
         to = check(d.state, Action.ANULAR, number=d.number, is_return=d.is_return)
         if not why:
@@ -314,7 +314,7 @@ def resolve_item(services: Services, actor: Actor, ref: DispatchRef, item: int |
     at = as_utc(now or utcnow())
     text = _note(note)
     with session_scope(services.sessions) as session:
-        d = find_dispatch(session, ref, for_update=True)
+        d = find_dispatch(session, actor, ref, for_update=True)
         require(can_resolve(actor, scope_of(d)), f"resolver observaciones del despacho {d.number}")
         it = find_item(d, item)
         if d.state not in RECEIVED_STATES or not it.is_discrepancy:

@@ -17,6 +17,7 @@ from dispatch import (Actor, DispatchScope, ItemKind, ItemOutcome, ItemReceipt, 
                       dispatches_for_supply, get_dispatch, list_dispatches, manifest_pdf,
                       open_discrepancies, prepare, receive, resolve_item, send)
 from dispatch.models import DispatchItem
+from dispatch.refs import NotFound
 from tests.physical_helpers import register_boxes
 from tests.test_dispatch_helpers import (ADMIN, CONSULTA, COURIER, DESPACHO, add_doc, at,
                                          dispatch_services, doc_id, regional)
@@ -130,11 +131,12 @@ def test_a_regional_user_sees_and_confirms_only_its_own_unit(svc) -> None:  # ty
     to_sur, to_nor = _sent(svc, a, "SUR"), _sent(svc, b, "NOR")
     assert [d.number for d in list_dispatches(svc, sur)] == [to_sur.number]
     assert [d.number for d in list_dispatches(svc, DESPACHO)] == [to_nor.number, to_sur.number]
-    with pytest.raises(PermissionDenied, match="No tiene permiso para ver el despacho"):
+    # Another unit's dispatch is answered as one that does not exist (no probing of ids).
+    with pytest.raises(NotFound, match=f"^No existe el despacho {to_sur.id}.$"):
         get_dispatch(svc, nor, to_sur.id)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):
         manifest_pdf(svc, nor, to_sur.id)
-    with pytest.raises(PermissionDenied, match="confirmar la recepción"):
+    with pytest.raises(NotFound, match=f"^No existe el despacho {to_sur.id}.$"):
         receive(svc, nor, to_sur.id, now=at(days=1))
     with pytest.raises(PermissionDenied, match="confirmar la recepción"):
         receive(svc, DESPACHO, to_sur.id, now=at(days=1))  # the sender does not sign for it
@@ -149,7 +151,7 @@ def test_a_regional_user_sees_and_confirms_only_its_own_unit(svc) -> None:  # ty
     assert open_discrepancies(svc, nor) == []
     with pytest.raises(PermissionDenied):
         resolve_item(svc, sur, to_sur.id, a, "apareció", now=at(days=2))
-    with pytest.raises(PermissionDenied, match="crear la devolución"):
+    with pytest.raises(NotFound, match="No existe el despacho"):
         create_return(svc, nor, to_sur.id, now=at(days=2))
     fixed = resolve_item(svc, DESPACHO, to_sur.id, a, "apareció en la oficina", now=at(days=2))
     assert fixed.resolved and open_discrepancies(svc, DESPACHO) == []

@@ -57,9 +57,10 @@ def test_create_prepare_send_receive(app: Flask, services: Services, client_as) 
         create_user(db, "u_centro", "regional", password=PASSWORD, regional_code="CEN")
     other = app.test_client()
     other_token = sign_in(other, "u_centro")
-    assert other.get(f"/despachos/{did}").status_code == 403
+    # another unit's dispatch is answered as a missing one
+    assert other.get(f"/despachos/{did}").status_code == 404
     assert other.post(f"/despachos/{did}/recepcion",
-                      data={"csrf_token": other_token}).status_code == 403
+                      data={"csrf_token": other_token}).status_code == 404
     assert f"/despachos/{did}\"" not in other.get("/despachos").get_data(as_text=True)
 
     sur, sur_token = client_as("regional")
