@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -133,7 +134,7 @@ def _unit(svc: Services, code: str) -> int:
 
 
 def _trip(svc: Services, unit: str, receiver: Actor, guide: str,
-          docs: list[tuple[int, bool]] = (), labels: list[str] = (),  # type: ignore[assignment]
+          docs: Sequence[tuple[int, bool]] = (), labels: Sequence[str] = (),
           receive: bool = True) -> int:
     """An outbound dispatch with these documents (id, original) and labels, sent and
     (unless ``receive`` is false) received by the unit."""
@@ -235,7 +236,7 @@ def _id_rules(world: World) -> list[Any]:
             if r.arguments and r.endpoint != "static"]
 
 
-def _calls(world: World, endpoint: str, family: str) -> list[dict[str, Any]]:
+def _calls(world: World, family: str) -> list[dict[str, Any]]:
     """The URL values to try: every foreign dispatch (with one of its items) or the
     family's one object."""
     if family != "dispatch":
@@ -276,7 +277,7 @@ def test_no_role_reaches_objects_it_must_not(world: World, role: str) -> None:
         if role_allowed(access_of(world.archive.app, rule.endpoint), role) \
                 and role in READERS[family]:
             continue  # this role reaches these objects by design
-        for values in _calls(world, rule.endpoint, family):
+        for values in _calls(world, family):
             url = adapter.build(rule.endpoint, {a: values[a] for a in rule.arguments})
             for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
                 res = _request(client, csrf, method, url)
@@ -312,6 +313,14 @@ def test_a_regional_user_reaches_its_own_unit(world: World) -> None:
         "99999", "N")
     listed = api.get(f"{API}/dispatches", headers=token).get_json()["despachos"]
     assert [d["id"] for d in listed] == [own]
+    # named in a body: a return trip of another unit's dispatch, by id or by number
+    number = service_view(world.archive.services, other).number
+    for ref, unknown in ((other, 99999), (number, "ENV-2026-099999")):
+        refused, nothing = (api.post(f"{API}/dispatches", json={"devolucion_de": r},
+                                     headers=token) for r in (ref, unknown))
+        assert refused.status_code == nothing.status_code == 404
+        assert error_of(refused)[1].replace(str(ref), "N") == error_of(nothing)[1].replace(
+            str(unknown), "N")
 
 
 # ----------------------------------------------------------------------------- the reported hole
@@ -376,6 +385,19 @@ def test_a_regional_return_takes_only_what_its_unit_holds(south: ApiArchive) -> 
     _same_answer(box, nobody, "CAJA-0002", "CAJA-7777")
     assert "Regional Este" not in box.get_data(as_text=True)
     assert not re.search(r"ENV-\d{4}-\d{6}", error_of(box)[1])
+
+    # the same through the web form, which reads the archive number typed or scanned
+    web, csrf = south.session_client("regional")
+    pages = []
+    for typed in ("ARC-2026-000003", "ARC-2026-000999"):
+        res = web.post(f"/despachos/{ret.get_json()['id']}/items", data={
+            "csrf_token": csrf, "clase": "documento", "referencia": typed, "copia": "copia"},
+            follow_redirects=True)
+        text = res.get_data(as_text=True)
+        assert res.status_code == 200 and f"No existe el documento {typed}" in text
+        pages.append(text.replace(typed, "X"))
+    assert pages[0] == pages[1]  # nothing tells a foreign document from a missing one
+    assert "Croquis Este" not in pages[0] and "7770001" not in pages[0]
 
     # the archive side still reaches every document for its outbound dispatches
     out = c.post(f"{API}/dispatches", json={"destino": "CEN"}, headers=south.headers("despacho"))
