@@ -27,7 +27,7 @@ from . import audit, review_reasons
 from .enums import DocumentStatus, DocumentType, LinkSource
 from .errors import ArchivoError
 from .models import Document, DocumentSupply
-from .nis import normalize_nis
+from .nis import normalize_nis, normalize_nis_list
 from .nis_check import NisWarning, nis_warnings
 
 REJECTED = "rechazado"
@@ -165,16 +165,48 @@ def set_links(session: Session, doc: Document, nis_list: Iterable[str], *,
               actor: str) -> list[NisWarning]:
     """Make the document's NIS exactly ``nis_list`` (all confirmed).
 
+    One pass over the current links and one flush, whatever the list's length (at most
+    ``MAX_NIS``): a long list must not hold the database's write lock for minutes. The
+    change is audited once per direction, naming every NIS linked or unlinked.
     Returns the warnings about the numbers newly linked (see ``archive.nis_check``)
     so a caller without a confirmation step (the API) can pass them on.
     """
-    wanted = {normalize_nis(n) for n in nis_list}
-    added = sorted(wanted - set(doc.nis_list))
-    for nis in sorted(set(doc.nis_list) - wanted):
-        unlink_nis(session, doc, nis, actor=actor)
-    for nis in sorted(wanted):
-        link_nis(session, doc, nis, actor=actor)
+    wanted = sorted(normalize_nis_list(nis_list))
+    current = {link.nis: link for link in doc.supplies}
+    removed = sorted(set(current) - set(wanted))
+    added = [nis for nis in wanted if nis not in current]
+    confirmed = [nis for nis in wanted if nis in current and _unconfirmed(current[nis])]
+    for nis in removed:
+        session.delete(current[nis])
+    session.add_all(DocumentSupply(document_id=doc.id, nis=nis, source=LinkSource.MANUAL,
+                                   confidence=1.0, created_by=actor) for nis in added)
+    for nis in confirmed:
+        link = current[nis]
+        link.source, link.confidence, link.created_by = LinkSource.MANUAL, 1.0, actor
+    if removed or added or confirmed:
+        session.flush()
+        session.refresh(doc, ["supplies"])
+        _touch(doc)
+        review_reasons.refresh(session, doc)
+    if removed:
+        audit.record(session, actor, "documento.desvincular", "documento", doc.archive_number,
+                     {"nis": _one_or_list(removed), "origen_anterior": _one_or_list(
+                         sorted({current[n].source.value for n in removed}))})
+    if added or confirmed:
+        audit.record(session, actor, "documento.vincular", "documento", doc.archive_number,
+                     {"nis": _one_or_list(sorted(added + confirmed)),
+                      "origen": LinkSource.MANUAL.value})
     return nis_warnings(session, added)
+
+
+def _unconfirmed(link: DocumentSupply) -> bool:
+    """What ``link_nis`` would rewrite: an OCR link, or one not fully trusted."""
+    return link.source is LinkSource.OCR or link.confidence < 1.0
+
+
+def _one_or_list(values: list[str]) -> str | list[str]:
+    """One value stays plain, as ``link_nis`` records it (the supply page searches by it)."""
+    return values[0] if len(values) == 1 else values
 
 
 def _require_review(doc: Document) -> None:

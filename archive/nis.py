@@ -8,6 +8,9 @@ from collections.abc import Iterable
 from .errors import ArchivoError
 
 MIN_DIGITS, MAX_DIGITS = 5, 12
+# Supplies one paper may concern, and NIS one request may name. A contract or a work order
+# names a handful; past this it is a careless client, and each NIS costs a link and a check.
+MAX_NIS = 50
 _SEPARATORS = re.compile(r"[\s.\-]")
 
 
@@ -28,14 +31,20 @@ def looks_like_nis(text: str) -> bool:
         return False
 
 
-def normalize_nis_list(values: Iterable[str]) -> list[str]:
-    """Each value normalized, duplicates dropped, order kept; the first bad one raises."""
-    out: list[str] = []
+def too_many_nis_message(count: int) -> str:
+    return (f"Se recibieron {count} NIS; se admiten hasta {MAX_NIS} por documento o por "
+            "consulta.")
+
+
+def normalize_nis_list(values: Iterable[str], *, limit: int | None = MAX_NIS) -> list[str]:
+    """Each value normalized, duplicates dropped, order kept; the first bad one raises,
+    and so do more than ``limit`` distinct numbers."""
+    out: dict[str, None] = {}
     for value in values:
-        nis = normalize_nis(value)
-        if nis not in out:
-            out.append(nis)
-    return out
+        out[normalize_nis(value)] = None
+    if limit is not None and len(out) > limit:
+        raise ArchivoError(too_many_nis_message(len(out)))
+    return list(out)
 
 
 # Letters OCR confuses with digits. Reading them as digits is only right where a label

@@ -21,7 +21,8 @@ MESSAGES: dict[int, tuple[str, str]] = {
     404: ("no_encontrado", "Lo que busca no existe."),
     405: ("metodo_no_permitido", "Este método no está permitido aquí."),
     409: ("conflicto", "La operación choca con el estado actual."),
-    413: ("demasiado_grande", "El archivo supera el tamaño máximo permitido."),
+    # Also a form or body past Flask's limits, not only a file: uploads say their own size.
+    413: ("demasiado_grande", "La solicitud supera el tamaño máximo permitido."),
     415: ("tipo_no_soportado", "El tipo de archivo no está soportado."),
     422: ("datos_invalidos", "Los datos enviados no son válidos."),
     429: ("demasiados_intentos", "Demasiados intentos; espere unos minutos."),

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from archive import physical as ph
+from archive.physical.labels import MAX_LABELS
 from archive.db import read_scope, session_scope
 from archive.enums import Role
 from archive.errors import ArchivoError
@@ -330,6 +331,8 @@ _SPLIT = re.compile(r"[\s,;]+")
 def labels() -> BaseResponse:
     """Label sheet for the codes given (folders, boxes, archive numbers)."""
     codes = [c for raw in request.args.getlist("codigo") for c in _SPLIT.split(raw) if c]
+    if len(codes) > MAX_LABELS:  # before one lookup per code
+        return error_response(422, f"Se pueden imprimir hasta {MAX_LABELS} etiquetas por vez.")
     layout = request.args.get("formato") or ph.SHEET
     start = max(1, request.args.get("desde", 1, type=int) or 1) - 1
     try:

@@ -7,6 +7,7 @@ domain as a 500), because the API is fed by other systems, not by forms.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, Iterable
 
 from flask import current_app, request
@@ -14,12 +15,26 @@ from flask import current_app, request
 from archive.enums import DocumentType
 from archive.errors import ArchivoError
 from archive.localtime import iso_local
-from archive.nis import normalize_nis_list
+from archive.nis import MAX_NIS, normalize_nis_list, too_many_nis_message
 from archive.services import Services
 
 from .. import services_of
 from ..security import current_user
-from .errors import fail
+from .errors import BODY_TOO_LARGE, fail
+
+# A JSON body carries a few fields, never a file: 1 MB is generous and keeps one request
+# from taking hundreds of MB to parse (uploads have their own limit, ARCHIVO_MAX_ARCHIVO_MB).
+MAX_JSON_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 20  # the deepest body of this API is 3 levels; deeper is a mistake or an attack
+MAX_JSON_ITEMS = 1000  # per list in a body (NIS lists have their own, smaller cap)
+MAX_VALUES = 100  # values of one repeated or comma-separated parameter
+_READ_CHUNK = 64 * 1024
+
+BODY_MESSAGE = (f"El cuerpo de la solicitud supera {MAX_JSON_BYTES // (1024 * 1024)} MB, el máximo "
+                "para datos JSON; envíe menos datos (los archivos se suben aparte, con su propio "
+                "límite).")
+DEPTH_MESSAGE = (f"El cuerpo JSON tiene demasiados niveles anidados: se admiten hasta "
+                 f"{MAX_JSON_DEPTH}.")
 
 
 def services() -> Services:
@@ -42,9 +57,17 @@ def iso(value: dt.date | dt.datetime | None) -> str | None:
     return iso_local(value)
 
 
-def split_values(raw: Iterable[str]) -> list[str]:
-    """Repeated parameters and comma lists alike: ``nis=1&nis=2`` == ``nis=1,2``."""
-    return [part.strip() for value in raw for part in str(value).split(",") if part.strip()]
+def split_values(raw: Iterable[str], name: str = "") -> list[str]:
+    """Repeated parameters and comma lists alike: ``nis=1&nis=2`` == ``nis=1,2``.
+
+    At most ``MAX_VALUES``: every value costs a lookup or a query term downstream.
+    """
+    values = [part.strip() for value in raw for part in str(value).split(",") if part.strip()]
+    if len(values) > MAX_VALUES:
+        which = f"«{name}»" if name else "un parámetro"
+        fail(400, f"Se recibieron {len(values)} valores en {which}; se admiten hasta "
+                  f"{MAX_VALUES}.")
+    return values
 
 
 def parse_doc_type(raw: str) -> DocumentType:
@@ -57,6 +80,8 @@ def parse_doc_type(raw: str) -> DocumentType:
 
 def parse_nis_list(values: Iterable[object]) -> list[str]:
     texts = list(values)
+    if len(texts) > MAX_NIS:  # refused before normalizing a single one
+        fail(422, too_many_nis_message(len(texts)))
     if not all(isinstance(v, str) for v in texts):
         fail(422, "Cada NIS debe ser un texto con dígitos, por ejemplo \"4992383\".")
     try:
@@ -94,15 +119,67 @@ def bool_arg(name: str, default: bool = False) -> bool:
 
 
 def json_object() -> dict[str, Any]:
-    """The request body as a JSON object: 415 if it is not JSON, 400 if it does not parse."""
+    """The request body as a JSON object: 415 if it is not JSON, 413 past ``MAX_JSON_BYTES``,
+    400 if it does not parse, 422 if it is not an object or is nested or listed past the caps.
+
+    The body is read and parsed here (not with ``request.get_json``) so that its size is
+    checked before anything is parsed: Flask's own limit is the upload one.
+    """
     if not request.is_json:
         fail(415, "Envíe el cuerpo como JSON (Content-Type: application/json).")
-    body = request.get_json(silent=True)
-    if body is None:
+    raw = _bounded_body()
+    try:
+        body = json.loads(raw)
+    except RecursionError:  # thousands of nested brackets exhaust the parser's stack
+        fail(422, DEPTH_MESSAGE)
+    except ValueError:  # also UnicodeDecodeError
         fail(400, "El cuerpo no es JSON válido.")
+    _check_shape(body)
     if not isinstance(body, dict):
         fail(422, "El cuerpo debe ser un objeto JSON, por ejemplo {\"tipo\": \"contrato\"}.")
     return body
+
+
+def _bounded_body() -> bytes:
+    """At most ``MAX_JSON_BYTES`` of the body: by the announced size before reading, and by
+    counting while reading when none is announced (chunked transfer)."""
+    announced = request.content_length
+    if announced is not None and announced > MAX_JSON_BYTES:
+        fail(413, BODY_MESSAGE, BODY_TOO_LARGE)
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_JSON_BYTES:
+        chunk = request.stream.read(min(_READ_CHUNK, MAX_JSON_BYTES + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > MAX_JSON_BYTES:
+        fail(413, BODY_MESSAGE, BODY_TOO_LARGE)
+    return b"".join(chunks)
+
+
+def _check_shape(body: object) -> None:
+    """Refuse nesting past ``MAX_JSON_DEPTH`` and lists past ``MAX_JSON_ITEMS``.
+
+    Walked with an explicit stack: a recursive walk would fail on the very input it guards.
+    """
+    stack: list[tuple[object, int, str]] = [(body, 1, "")]
+    while stack:
+        value, depth, key = stack.pop()
+        if isinstance(value, dict):
+            children: Iterable[tuple[str, object]] = ((str(k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            if len(value) > MAX_JSON_ITEMS:
+                where = f"La lista «{key}»" if key else "Una lista del cuerpo"
+                fail(422, f"{where} tiene {len(value)} elementos; se admiten hasta "
+                          f"{MAX_JSON_ITEMS}.")
+            children = ((key, v) for v in value)
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            fail(422, DEPTH_MESSAGE)
+        stack.extend((child, depth + 1, name) for name, child in children)
 
 
 def require_multipart() -> None:

@@ -33,6 +33,7 @@ EDIT_REFUSED = "edicion_rechazada"
 DB_DOWN = "base_de_datos_no_disponible"
 STORAGE_DOWN = "almacenamiento_no_disponible"
 INDEX_DOWN = "indice_no_disponible"
+BODY_TOO_LARGE = "cuerpo_demasiado_grande"  # a JSON body, not a file: its own limit
 
 DB_MESSAGE = ("La base de datos no responde en este momento; intente de nuevo en unos minutos "
               "o avise al administrador.")
