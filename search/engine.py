@@ -17,6 +17,7 @@ not, phrases, prefix, fuzzy and numeric ranges). Anything else raises
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,11 +92,16 @@ def view(searcher: Searcher) -> View:
     return View(weakref.ref(searcher), leaves, size, live, columns, weighting.K1, weighting.B)
 
 
+def _no_check() -> None:
+    pass
+
+
 class _Evaluator:
-    def __init__(self, v: View) -> None:
+    def __init__(self, v: View, check: Callable[[], None] = _no_check) -> None:
         self.v = v
         self.schema = v.searcher.schema
         self._lengths: dict[str, np.ndarray] = {}
+        self.check = check  # raises when the search's time is spent (search.limits.Budget)
 
     def empty(self) -> Hits:
         return Hits(np.zeros(self.v.size, dtype=bool), np.zeros(self.v.size))
@@ -113,6 +119,7 @@ class _Evaluator:
         return self._lengths[fieldname]
 
     def run(self, q: wq.Query) -> Hits:
+        self.check()
         if isinstance(q, wq.Term):
             return self.term(q.fieldname, q.text, q.boost)
         if isinstance(q, wq.And):
@@ -211,6 +218,7 @@ class _Evaluator:
         words = [w for w in q._btexts(reader) if w]
         out = self.empty()
         for w in words:
+            self.check()
             h = self.term(q.field(), w, q.boost)
             out.mask |= h.mask
             out.score += h.score
@@ -236,6 +244,7 @@ class _Evaluator:
         both = self.run(wq.And([wq.Term(fieldname, w) for w in words]))
         where = self.empty().mask
         for seg, offset in self.v.leaves:
+            self.check()
             # Word i sits i places after word 0. Start from the rarest word's occurrences
             # (moved to where word 0 would be) and keep those whose neighbours are there too;
             # the big lists of common words are only searched, never copied or shifted.
@@ -262,6 +271,9 @@ def _contains_sorted(big: np.ndarray, values: np.ndarray) -> np.ndarray:
     return big[at] == values
 
 
-def evaluate(v: View, q: wq.Query) -> Hits:
-    """The pages matching ``q`` and their Whoosh scores; raises ``Unsupported``."""
-    return _Evaluator(v).run(q)
+def evaluate(v: View, q: wq.Query, check: Callable[[], None] = _no_check) -> Hits:
+    """The pages matching ``q`` and their Whoosh scores; raises ``Unsupported``.
+
+    ``check`` is called between steps and may raise to stop a search past its time.
+    """
+    return _Evaluator(v, check).run(q)

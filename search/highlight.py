@@ -53,7 +53,11 @@ def terms_of(q: wq.Query | None, reader: IndexReader) -> HitTerms:
     out = HitTerms()
     if q is None:
         return out
-    for fieldname, text in q.existing_terms(reader, phrases=True, expand=True):
+    # Leaf by leaf: Whoosh's ``existing_terms`` of a whole tree keeps only the fields of
+    # its first leaf (its loop variable overwrites the field filter), so the as-written
+    # words of "robo" -> text:rob OR text_exact:robo were never marked.
+    for fieldname, text in (t for leaf in q.leaves()
+                            for t in leaf.existing_terms(reader, phrases=True, expand=True)):
         if fieldname in ("text", "title"):
             out.stems.add(_decode(text))
         elif fieldname == "text_exact":

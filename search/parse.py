@@ -14,6 +14,7 @@ parentheses, ``palabra~`` (fuzzy) and ``prefijo*``.
 from __future__ import annotations
 
 import calendar
+import copy
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -320,9 +321,57 @@ def _fuzzy(q: wq.Query) -> wq.Query:
     if isinstance(q, wq.Term) and q.fieldname in TEXT_FIELDS:
         text = q.text if isinstance(q.text, str) else str(q.text)
         if len(text) >= 4 and not text.isdigit():
-            return wq.FuzzyTerm(q.fieldname, text, boost=q.boost, maxdist=1, prefixlength=1)
+            fuzzy = wq.FuzzyTerm(q.fieldname, text, boost=q.boost, maxdist=1, prefixlength=1)
+            fuzzy.startchar, fuzzy.endchar = q.startchar, q.endchar  # where the word was typed
+            return fuzzy
         return q
     return q.apply(_fuzzy)
+
+
+# Edit distance a fuzzy word may ask for: one slip in words of up to SHORT_WORD letters,
+# two in longer ones. Whoosh takes ``palabra~9`` as typed, and nine edits match most of
+# the index (20 s and a gigabyte for one search).
+SHORT_WORD = 5
+MAX_DISTANCE = 2
+
+
+def max_distance(word: str) -> int:
+    """The most edits ``word~N`` may tolerate."""
+    return 1 if len(word) <= SHORT_WORD else MAX_DISTANCE
+
+
+def _fuzzy_note(word: str, asked: int, allowed: int) -> str:
+    rule = (f"en palabras de hasta {SHORT_WORD} letras se tolera como máximo un error"
+            if allowed == 1 else
+            f"se toleran como máximo {MAX_DISTANCE} errores (uno en palabras de hasta "
+            f"{SHORT_WORD} letras)")
+    return f"«{word}~{asked}» se buscó como «{word}~{allowed}»: {rule}."
+
+
+def _typed_word(q: wq.FuzzyTerm, text: str) -> str:
+    """The word as typed (the stemmed fields hold a shorter one), else the query's own."""
+    start, end = getattr(q, "startchar", None), getattr(q, "endchar", None)
+    if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text):
+        return text[start:end]
+    return q.text if isinstance(q.text, str) else str(q.text)
+
+
+def cap_fuzzy(q: wq.Query, text: str, notes: list[str]) -> wq.Query:
+    """``q`` with every fuzzy word's distance cut to ``max_distance``; each cut noted once."""
+    if isinstance(q, wq.FuzzyTerm):
+        word = _typed_word(q, text)
+        allowed = max_distance(word)
+        if q.maxdist <= allowed:
+            return q
+        note = _fuzzy_note(word, q.maxdist, allowed)
+        if note not in notes:
+            notes.append(note)
+        capped = copy.copy(q)
+        capped.maxdist = allowed
+        return capped
+    if q.is_leaf():
+        return q
+    return q.apply(lambda child: cap_fuzzy(child, text, notes))
 
 
 class _ExactPhraseTagger(plugins.PhrasePlugin.PhraseTagger):
@@ -343,11 +392,13 @@ class ExactPhrasePlugin(plugins.PhrasePlugin):
         return [(_ExactPhraseTagger(self.expr, degrade=self.degrade), 0)]
 
 
-def text_query(text: str, *, fuzzy: bool = False, any_word: bool = False) -> wq.Query | None:
+def text_query(text: str, *, fuzzy: bool = False, any_word: bool = False,
+               notes: list[str] | None = None) -> wq.Query | None:
     """Whoosh query for the free text, or None when there is none.
 
     Words are all required; with ``any_word`` any of them will do, and pages
     with more of them rank higher (the fallback when no page has them all).
+    Fuzzy distances beyond ``max_distance`` are cut, and said so in ``notes``.
     """
     if not text.strip():
         return None
@@ -358,7 +409,7 @@ def text_query(text: str, *, fuzzy: bool = False, any_word: bool = False) -> wq.
             q = wq.AndNot(wq.Every(), excluded)
         else:
             return None
-    return _fuzzy(q) if fuzzy else q
+    return cap_fuzzy(_fuzzy(q) if fuzzy else q, text, [] if notes is None else notes)
 
 
 def _date_query(fieldname: str, lo: int | None, hi: int | None) -> wq.Query:
@@ -400,6 +451,7 @@ class QueryParts:
 
     positive: wq.Query
     negative: wq.Query | None = None
+    notes: list[str] = field(default_factory=list)  # what was changed, for the reader
 
 
 def _split_exclusions(q: wq.Query) -> tuple[wq.Query, list[wq.Query]]:
@@ -420,7 +472,8 @@ def whoosh_query(text: str, clauses: Sequence[Clause], *, fuzzy: bool = False,
     """
     positives: list[wq.Query] = []
     negatives: list[wq.Query] = []
-    if (tq := text_query(text, fuzzy=fuzzy, any_word=any_word)) is not None:
+    notes: list[str] = []
+    if (tq := text_query(text, fuzzy=fuzzy, any_word=any_word, notes=notes)) is not None:
         tq, excluded = _split_exclusions(tq)
         negatives += excluded
         if not isinstance(tq, wq.Every):
@@ -432,7 +485,7 @@ def whoosh_query(text: str, clauses: Sequence[Clause], *, fuzzy: bool = False,
     positive: wq.Query = (positives[0] if len(positives) == 1 else wq.And(positives)) \
         if positives else wq.Every()
     negative = (negatives[0] if len(negatives) == 1 else wq.Or(negatives)) if negatives else None
-    return QueryParts(positive, negative)
+    return QueryParts(positive, negative, notes)
 
 
 def can_relax(text: str) -> bool:

@@ -21,6 +21,8 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import select
+from whoosh.collectors import TimeLimitCollector
+from whoosh.searching import TimeLimit
 
 from archive.db import read_scope
 from archive.models import RegionalUnit
@@ -32,6 +34,7 @@ from .facets import count_facets, facet_lists
 from .grouping import Grouped, Match
 from .highlight import HitTerms, terms_of
 from .hits import Ranked, load_hits
+from .limits import Budget, SearchTimeout, bound_expansions, timeout_message
 from .parse import (
     Clause,
     ExactRequest,
@@ -52,6 +55,9 @@ SORTS = ("relevancia", "fecha")
 RELAXED_MESSAGE = ("Ningún documento tiene todas las palabras; se muestran los que tienen "
                    "más de ellas.")
 MAX_PER_PAGE = 100
+# Seconds one search may run before it stops with a Spanish message (search.limits): a
+# reader must not be able to hold a web process, or the CLI, with one query.
+SEARCH_SECONDS = 10.0
 
 
 # Regional units change a few times a year; every search needs their names (aliases and
@@ -97,6 +103,7 @@ def search(services: Services, text: str, *, page: int = 1, per_page: int = 20,
     ``IndexUnavailable`` when the index must be rebuilt first.
     """
     _check_paging(page, per_page, sort)
+    budget = Budget(SEARCH_SECONDS)
     units = _regional_loader(services)
     parsed = parse_query(text, regional_units=units)
     extra = filter_clauses(filters, regional_units=units)
@@ -114,18 +121,17 @@ def search(services: Services, text: str, *, page: int = 1, per_page: int = 20,
     parts = whoosh_query(words, clauses + extra, fuzzy=fuzzy)
     if parts is None:
         return SearchResults(mode=MODE_EMPTY, total=0, message="Escriba algo para buscar.", **base)
-    found = _search_index(services, parts, units, boxes, base)
-    if note and found.total:
-        found.message = note
-    if found.total or not can_relax(words):
-        return found
-    # No page has every word (often one of them was misread by the OCR): show the pages
-    # with most of them, and say so. Filters and exclusions still apply in full.
-    relaxed = whoosh_query(words, clauses + extra, fuzzy=fuzzy, any_word=True)
-    assert relaxed is not None
-    found = _search_index(services, relaxed, units, boxes, base)
-    if found.total:
-        found.message = RELAXED_MESSAGE
+    found = _search_index(services, parts, units, boxes, base, budget)
+    if not found.total and can_relax(words):
+        # No page has every word (often one of them was misread by the OCR): show the pages
+        # with most of them, and say so. Filters and exclusions still apply in full.
+        relaxed = whoosh_query(words, clauses + extra, fuzzy=fuzzy, any_word=True)
+        assert relaxed is not None
+        found = _search_index(services, relaxed, units, boxes, base, budget)
+        note = RELAXED_MESSAGE
+    # What was cut to keep the search bounded is said even when nothing was found.
+    shown = [note] if note and found.total else []
+    found.message = " ".join(shown + parts.notes + budget.notes)
     return found
 
 
@@ -167,7 +173,9 @@ def hit_terms(services: Services, text: str, *, fuzzy: bool = False) -> HitTerms
     searcher = search_index.cached_searcher(services.settings.index_dir)
     if searcher.doc_count() == 0:
         return HitTerms()
-    return terms_of(positive_part(parts.positive), searcher.reader())
+    positive = positive_part(parts.positive)
+    [positive] = bound_expansions([positive], searcher.reader(), Budget(SEARCH_SECONDS))
+    return terms_of(positive, searcher.reader())
 
 
 def _names(units: Callable[[], RegionalUnits]) -> dict[str, str]:
@@ -235,39 +243,65 @@ def warm_up_in_background(services: Services) -> threading.Thread:
     return thread
 
 
-def _match(services: Services, parts: QueryParts, *, sort: str, start: int,
-           stop: int) -> tuple[Grouped, HitTerms]:
-    """Run the query, group its pages by document and keep rows ``start:stop``."""
+def _match(services: Services, parts: QueryParts, *, sort: str, start: int, stop: int,
+           budget: Budget | None = None) -> tuple[Grouped, HitTerms]:
+    """Run the query, group its pages by document and keep rows ``start:stop``.
+
+    Patterns (``a*``, ``palabra~``) become at most ``limits.MAX_EXPANSIONS`` plain
+    terms first, and the work stops with ``SearchTimeout`` once ``budget`` is spent;
+    what was cut is added to ``budget.notes``.
+    """
+    budget = Budget(SEARCH_SECONDS) if budget is None else budget
     # Kept per thread for the next query (see search.index.cached_searcher): not closed here.
     searcher = search_index.cached_searcher(services.settings.index_dir)
     if searcher.doc_count() == 0:  # nothing indexed yet: an empty reader has no columns
         return Grouped(0, [], {}, {}, {}), HitTerms()
+    positive, negative = bound_expansions([parts.positive, parts.negative], searcher.reader(),
+                                          budget)
+    assert positive is not None
+    parts = QueryParts(positive, negative, parts.notes)
     terms = terms_of(positive_part(parts.positive), searcher.reader())
     if USE_ARRAYS:
         try:
-            return _match_arrays(searcher, parts, sort=sort, start=start, stop=stop), terms
+            return _match_arrays(searcher, parts, sort=sort, start=start, stop=stop,
+                                 budget=budget), terms
         except engine.Unsupported as exc:
             log.debug("consulta por el camino de Whoosh: %s", exc)
-    return _match_whoosh(searcher, parts, sort=sort, start=start, stop=stop), terms
+    return _match_whoosh(searcher, parts, sort=sort, start=start, stop=stop,
+                         budget=budget), terms
 
 
-def _match_arrays(searcher: Any, parts: QueryParts, *, sort: str, start: int,
-                  stop: int) -> Grouped:
+def _match_arrays(searcher: Any, parts: QueryParts, *, sort: str, start: int, stop: int,
+                  budget: Budget) -> Grouped:
     v, cols = _view(searcher)
-    hits = engine.evaluate(v, parts.positive)
+    hits = engine.evaluate(v, parts.positive, budget.check)
     excluded = None if parts.negative is None else \
-        grouping.documents_of(cols, engine.evaluate(v, parts.negative).mask)
+        grouping.documents_of(cols, engine.evaluate(v, parts.negative, budget.check).mask)
+    budget.check()
     return grouping.group(cols, hits, excluded, sort=sort, start=start, stop=stop)
 
 
-def _match_whoosh(searcher: Any, parts: QueryParts, *, sort: str, start: int,
-                  stop: int) -> Grouped:
+def _collect(searcher: Any, q: Any, budget: Budget) -> Any:
+    """Every match of ``q`` (Whoosh's matchers), stopped with ``SearchTimeout`` past the budget."""
+    budget.check()
+    # No SIGALRM: searches run in server threads, and a signal handler is the process's own.
+    collector = TimeLimitCollector(searcher.collector(limit=None), max(budget.remaining(), 0.0),
+                                   use_alarm=False)
+    try:
+        searcher.search_with_collector(q, collector)
+    except TimeLimit:
+        raise SearchTimeout(timeout_message(budget.seconds)) from None
+    return collector.results()
+
+
+def _match_whoosh(searcher: Any, parts: QueryParts, *, sort: str, start: int, stop: int,
+                  budget: Budget) -> Grouped:
     """Whoosh's own matchers, one page at a time: for queries the engine does not model."""
-    results = searcher.search(parts.positive, limit=None)
+    results = _collect(searcher, parts.positive, budget)
     reader = searcher.reader()
     doc_col = reader.column_reader("document_id")
     excluded = set() if parts.negative is None else \
-        {doc_col[n] for n in searcher.docs_for_query(parts.negative)}
+        {doc_col[n] for n in _collect(searcher, parts.negative, budget).docs()}
     page_col = reader.column_reader("page")
     date_col = reader.column_reader("date")
     type_col = reader.column_reader("doc_type")
@@ -291,14 +325,15 @@ def _match_whoosh(searcher: Any, parts: QueryParts, *, sort: str, start: int,
 
 
 def _search_index(services: Services, parts: QueryParts, units: Callable[[], RegionalUnits],
-                  boxes: bool, base: dict[str, Any]) -> SearchResults:
+                  boxes: bool, base: dict[str, Any], budget: Budget) -> SearchResults:
     page, per_page, sort = base["page"], base["per_page"], base["sort"]
     start, stop = (page - 1) * per_page, page * per_page
     for attempt in (1, 2):
         try:
-            found, terms = _match(services, parts, sort=sort, start=start, stop=stop)
+            found, terms = _match(services, parts, sort=sort, start=start, stop=stop,
+                                  budget=budget)
             break
-        except search_index.IndexUnavailable:
+        except (search_index.IndexUnavailable, QueryError):  # a timeout: not a broken index
             raise
         except Exception as exc:  # noqa: BLE001 - unreadable segment files and the like
             search_index.forget_searcher(services.settings.index_dir)
