@@ -12,21 +12,29 @@ from dataclasses import dataclass
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from . import audit
 from .errors import ArchivoError
 from .enums import Role
-from .models import ApiToken, AuditEvent, RegionalUnit, User, utcnow
-from .users import MIN_PASSWORD, generate_password, hash_password, verify_password
+from .models import ApiToken, AuditEvent, RegionalUnit, User, WebSession, utcnow
+from .users import MIN_PASSWORD, generate_password, hash_password
 
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
 TOKEN_PREFIX = "arc_"
-# A fixed hash to compare against when the user does not exist, so the
-# response time does not tell which usernames exist.
+# A fixed hash to compare against when the user does not exist or is locked, so the
+# work done (and so the response time) does not tell which usernames exist.
 _DUMMY_HASH = hash_password("usuario-inexistente")
+# The one answer to every refused sign-in before the password is known to be right:
+# unknown name, wrong password and locked account read the same, so nobody can learn
+# from it which accounts exist.
+REFUSED = (f"Usuario o contraseña incorrectos, o la cuenta está bloqueada temporalmente por "
+           f"intentos fallidos (espere {LOCK_MINUTES} minutos o pida ayuda a un administrador).")
+# A browser session lasts this long after its last use (the cookie says the same).
+SESSION_LIFETIME = dt.timedelta(hours=12)
+_SESSION_SLACK = dt.timedelta(minutes=5)  # extend the row at most this often
 
 
 class LoginRefused(ArchivoError):
@@ -57,29 +65,35 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
     return moment
 
 
+def _has_control_chars(text: str) -> bool:
+    return any(c < " " or "\x7f" <= c <= "\x9f" for c in text)
+
+
 def authenticate(session: Session, username: str, password: str,
                  now: dt.datetime | None = None) -> User:
-    """The user for these credentials, or LoginRefused; failures count toward a lock."""
+    """The user for these credentials, or LoginRefused; failures count toward a lock.
+
+    Every path checks exactly one password hash and a refusal always reads ``REFUSED``,
+    so neither the answer nor the work tells an unknown name from a locked account.
+    A name or password with control characters (a NUL breaks PostgreSQL) is refused
+    the same way, before the database sees it.
+    """
     now = now or utcnow()
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
-    if user is None:
+    user = None
+    if not (_has_control_chars(username) or _has_control_chars(password)):
+        user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    locked_until = _aware(user.locked_until) if user is not None else None
+    if user is None or (locked_until and locked_until > now):
         verify_password_hash(_DUMMY_HASH, password)
-        raise LoginRefused("Usuario o contraseña incorrectos.")
-    locked_until = _aware(user.locked_until)
-    if locked_until and locked_until > now:
-        minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
-        raise LoginRefused(f"La cuenta está bloqueada por intentos fallidos; "
-                           f"vuelva a intentar en {minutes} minutos o pida ayuda a un administrador.")
-    if not verify_password(user, password):
+        raise LoginRefused(REFUSED)
+    if not verify_password_hash(user.password_hash, password):
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILURES:
             user.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
             user.failed_logins = 0
             audit.record(session, user.username, "usuario.bloquear", "usuario", user.username,
                          {"minutos": LOCK_MINUTES})
-            raise LoginRefused(f"Demasiados intentos fallidos: la cuenta queda bloqueada "
-                               f"{LOCK_MINUTES} minutos.")
-        raise LoginRefused("Usuario o contraseña incorrectos.")
+        raise LoginRefused(REFUSED)
     if not user.active:
         raise LoginRefused("La cuenta está desactivada; pida ayuda a un administrador.")
     user.failed_logins = 0
@@ -108,21 +122,75 @@ def verify_password_hash(stored: str, password: str) -> bool:
     return check_password_hash(stored, password)
 
 
-def change_password(session: Session, user: User, current: str, new: str) -> None:
-    """Change a password; other sessions of the user end (session_version moves)."""
-    if not verify_password(user, current):
+def change_password(session: Session, user: User, current: str, new: str, *,
+                    revoke_tokens: bool) -> int:
+    """A person changes their own password; their sessions end (session_version moves)
+    and, when they ask, their API tokens too. Returns how many tokens were revoked."""
+    if not verify_password_hash(user.password_hash, current):
         raise ArchivoError("La contraseña actual no es correcta.")
-    set_password(session, user, new, actor=user.username)
+    return set_password(session, user, new, actor=user.username, revoke_tokens=revoke_tokens)
 
 
-def set_password(session: Session, user: User, new: str, *, actor: str) -> None:
+def set_password(session: Session, user: User, new: str, *, actor: str,
+                 revoke_tokens: bool) -> int:
+    """Set a password and end every session of the user. ``revoke_tokens``: also revoke
+    their API tokens (after a compromise a token is as good as the password). Returns
+    how many tokens were revoked."""
     if len(new) < MIN_PASSWORD:
         raise ArchivoError(f"La contraseña nueva debe tener al menos {MIN_PASSWORD} caracteres.")
     user.password_hash = hash_password(new)
     user.session_version += 1
     user.failed_logins = 0
     user.locked_until = None
-    audit.record(session, actor, "usuario.contrasena", "usuario", user.username, {})
+    end_user_sessions(session, user)
+    audit.record(session, actor, "usuario.contrasena", "usuario", user.username,
+                 {"tokens_revocados": revoke_tokens})
+    return revoke_user_tokens(session, user, actor=actor) if revoke_tokens else 0
+
+
+def revoke_user_tokens(session: Session, user: User, *, actor: str) -> int:
+    """Revoke every active token of ``user`` (each one audited); how many there were."""
+    tokens = session.scalars(select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
+    for token in tokens:
+        revoke_token(session, token, actor=actor)
+    return len(tokens)
+
+
+# Browser sessions: the cookie carries a random id; this table says whether it is open.
+
+
+def open_web_session(session: Session, user: User, now: dt.datetime | None = None) -> str:
+    """Record a new session for ``user``; returns the id the cookie must carry.
+    Expired rows of anyone are swept here, so the table stays as small as the open sessions."""
+    now = now or utcnow()
+    session.execute(delete(WebSession).where(WebSession.expires_at < now))
+    sid = secrets.token_urlsafe(32)
+    session.add(WebSession(user_id=user.id, sid_hash=token_digest(sid), created_at=now,
+                           expires_at=now + SESSION_LIFETIME))
+    return sid
+
+
+def web_session_open(session: Session, user: User, sid: str,
+                     now: dt.datetime | None = None) -> bool:
+    """Whether ``sid`` is an open session of ``user``; using it pushes its end forward."""
+    now = now or utcnow()
+    row = session.scalar(select(WebSession).where(WebSession.sid_hash == token_digest(sid)))
+    expires = _aware(row.expires_at) if row is not None else None
+    if row is None or row.user_id != user.id or expires is None or expires <= now:
+        return False
+    if expires - now < SESSION_LIFETIME - _SESSION_SLACK:  # not a write on every request
+        row.expires_at = now + SESSION_LIFETIME
+    return True
+
+
+def end_web_session(session: Session, sid: str) -> None:
+    """Sign out: the cookie carrying ``sid`` opens nothing from now on."""
+    session.execute(delete(WebSession).where(WebSession.sid_hash == token_digest(sid)))
+
+
+def end_user_sessions(session: Session, user: User) -> None:
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
 
 
 def token_digest(secret: str) -> str:
@@ -224,6 +292,7 @@ def set_active(session: Session, user: User, active: bool, *, actor: User) -> bo
         if user.role is Role.ADMIN and _active_admins(session) <= 1:
             raise ArchivoError("Debe quedar al menos un administrador activo.")
         user.session_version += 1
+        end_user_sessions(session, user)
     user.active = active
     audit.record(session, actor.username, "usuario.activar" if active else "usuario.desactivar",
                  "usuario", user.username, {})
@@ -236,8 +305,10 @@ def unlock(session: Session, user: User, *, actor: str) -> None:
     audit.record(session, actor, "usuario.desbloquear", "usuario", user.username, {})
 
 
-def reset_password(session: Session, user: User, *, actor: User) -> str:
-    """A new generated password (returned once); unlocks the account and ends its sessions."""
+def reset_password(session: Session, user: User, *, actor: User,
+                   revoke_tokens: bool = True) -> str:
+    """A new generated password (returned once); unlocks the account, ends its sessions
+    and, unless told otherwise, revokes its API tokens (an admin resets after a compromise)."""
     new = generate_password()
-    set_password(session, user, new, actor=actor.username)
+    set_password(session, user, new, actor=actor.username, revoke_tokens=revoke_tokens)
     return new

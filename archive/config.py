@@ -10,6 +10,7 @@ below is its single source.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -48,7 +49,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Clave para firmar sesiones y enlaces; si falta se genera en {home}/clave_secreta.",
             secret=True),
     Setting("base_url", "ARCHIVO_BASE_URL", "http://127.0.0.1:5000",
-            "URL pública del servicio (enlaces firmados, códigos QR)."),
+            "URL pública del servicio (enlaces firmados, códigos QR, URL absolutas de la API)."),
+    Setting("hosts", "ARCHIVO_HOSTS", "",
+            "Nombres de host aceptados además de localhost, 127.0.0.1, ::1 y el de "
+            "ARCHIVO_BASE_URL, separados por comas (* = cualquiera)."),
     Setting("proxies", "ARCHIVO_PROXIES", "0",
             "Proxies inversos de confianza delante del servicio (nginx: 1; sin proxy: 0)."),
     Setting("ocr_languages", "ARCHIVO_OCR_IDIOMAS", "spa+eng", "Idiomas de Tesseract."),
@@ -87,6 +91,7 @@ class Settings:
     queue_url: str
     secret_key: str
     base_url: str
+    hosts: tuple[str, ...]  # extra names accepted in the Host header, see trusted_hosts
     proxies: int  # trusted reverse proxies: how many X-Forwarded-* hops to believe
     ocr_languages: str
     ocr_processes: int
@@ -121,12 +126,39 @@ class Settings:
     def secret_key_file(self) -> Path:
         return self.home / "clave_secreta"
 
+    @property
+    def public_url(self) -> str | None:
+        """ARCHIVO_BASE_URL when someone set it: then absolute URLs never echo the Host header."""
+        if self.sources.get("base_url", "entorno") == "predeterminado":
+            return None
+        return self.base_url.rstrip("/")
+
+    @property
+    def trusted_hosts(self) -> frozenset[str] | None:
+        """Host names a request may name (lower case, no port); None accepts any (``*``)."""
+        if "*" in self.hosts:
+            return None
+        own = urlsplit(self.base_url).hostname
+        return frozenset({*LOOPBACK_HOSTS, *self.hosts, *([own.lower()] if own else [])})
+
+    @property
+    def s3_origins(self) -> tuple[str, ...]:
+        """Where presigned S3 links point (path and virtual-host style), for the CSP."""
+        parts = urlsplit(self.storage_url)
+        if parts.scheme != "s3" or not parts.hostname:
+            return ()
+        scheme = "https" if self.s3_secure else "http"
+        host = parts.hostname + (f":{parts.port}" if parts.port else "")
+        bucket = parts.path.strip("/")
+        return (f"{scheme}://{host}", f"{scheme}://{bucket}.{host}")
+
     def masked(self) -> dict[str, str]:
         """Effective settings for display, with passwords in URLs and secrets hidden."""
         out: dict[str, str] = {}
         for s in SETTINGS:
             value = getattr(self, s.name)
-            text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+            text = ("" if value is None else str(value).lower() if isinstance(value, bool)
+                    else ",".join(value) if isinstance(value, tuple) else str(value))
             if s.secret:
                 text = mask_secret(s.name, text)
             out[s.env] = text
@@ -226,6 +258,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "s3_retention_days": _parse_int,
         "s3_object_lock": _parse_lock_mode,
         "indexer": _parse_indexer,
+        "hosts": _parse_hosts,
     }
     values: dict[str, Any] = {}
     for s in SETTINGS:
@@ -253,6 +286,21 @@ def _parse_lock_mode(s: Setting, text: str) -> str:
     if key not in LOCK_MODES:
         raise ConfigError(s.env, f"«{text}» no es un modo válido: use gobernanza o cumplimiento.")
     return LOCK_MODES[key]
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+_HOST_NAME = re.compile(r"^(\*|\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*"
+                        r"|[0-9a-f:.]*:[0-9a-f:.]+)$")
+
+
+def _parse_hosts(s: Setting, text: str) -> tuple[str, ...]:
+    """A comma list of host names (no scheme, no port; ``.dominio`` for its subdomains)."""
+    names = tuple(n.strip().lower().strip("[]") for n in text.split(",") if n.strip())
+    for name in names:
+        if not _HOST_NAME.match(name):
+            raise ConfigError(s.env, f"«{name}» no es un nombre de host: escriba solo el "
+                                     "nombre, sin http:// ni puerto, separados por comas.")
+    return names
 
 
 INDEXER_MODES = ("local", "dedicado")

@@ -312,3 +312,17 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
 
     user: Mapped[User] = relationship()
+
+
+class WebSession(Base):
+    """One signed-in browser session. The cookie is only signed, so signing out must end
+    the session here: a cookie whose row is gone opens nothing. Only the SHA-256 of its
+    random id is kept."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    sid_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)

@@ -107,18 +107,28 @@ def _user(session, username: str) -> User:  # type: ignore[no-untyped-def]
 @click.argument("username")
 @click.option("--contrasena", "password", default=None,
               help="Contraseña nueva; si se omite se genera una y se muestra una sola vez.")
+@click.option("--conservar-tokens", "keep_tokens", is_flag=True,
+              help="No revocar sus tokens de acceso a la API (solo si la contraseña no se "
+                   "vio comprometida).")
 @click.pass_context
 @friendly_errors
-def user_password(ctx: click.Context, username: str, password: str | None) -> None:
-    """Pone una contraseña nueva, desbloquea la cuenta y cierra sus sesiones abiertas."""
+def user_password(ctx: click.Context, username: str, password: str | None,
+                  keep_tokens: bool) -> None:
+    """Pone una contraseña nueva, desbloquea la cuenta, cierra sus sesiones abiertas y
+    revoca sus tokens de acceso a la API (salvo con --conservar-tokens)."""
     from archive.accounts import set_password
     from archive.users import generate_password
 
     svc = get_services(ctx)
     new = password or generate_password()
     with session_scope(svc.sessions) as session:
-        set_password(session, _user(session, username), new, actor="cli")
+        revoked = set_password(session, _user(session, username), new, actor="cli",
+                               revoke_tokens=not keep_tokens)
     click.echo(f"Contraseña de «{username}» cambiada; sus sesiones abiertas se cerraron.")
+    if keep_tokens:
+        click.echo("Sus tokens de acceso a la API siguen valiendo.")
+    else:
+        click.echo(f"Tokens de acceso a la API revocados: {revoked}.")
     if password is None:
         click.secho(f"Contraseña (se muestra una sola vez): {new}", bold=True)
 

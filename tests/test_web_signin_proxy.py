@@ -141,7 +141,9 @@ def test_behind_a_proxy_healthz_details_only_for_local_callers(
 
 
 def test_behind_a_proxy_api_urls_use_the_public_scheme_and_host(tmp_path: Path) -> None:
-    arc = make_api_archive(tmp_path, immediate=False, ARCHIVO_PROXIES="1")
+    """The public name must be one of ours (ARCHIVO_HOSTS): see tests/test_hosts_headers.py."""
+    arc = make_api_archive(tmp_path, immediate=False, ARCHIVO_PROXIES="1",
+                           ARCHIVO_HOSTS="archivo.ande.example")
     headers = {**arc.headers("despacho"), "X-Forwarded-For": CLIENT,
                "X-Forwarded-Proto": "https", "X-Forwarded-Host": "archivo.ande.example"}
     res = arc.client().post(f"{API}/dispatches", json={"destino": "SUR"}, headers=headers)

@@ -9,7 +9,8 @@ from werkzeug.wrappers import Response
 
 from archive import audit
 from archive.accounts import (LoginRefused, Principal, authenticate, change_password,
-                              create_token, recent_sign_ins, revoke_token)
+                              create_token, end_web_session, open_web_session,
+                              recent_sign_ins, revoke_token)
 from archive.db import session_scope
 from archive.errors import ArchivoError
 from archive.models import ApiToken, User
@@ -47,22 +48,30 @@ def login() -> str | Response:
     error = None
     with session_scope(services_of(current_app).sessions) as db:
         try:  # caught inside the transaction, so the failure count is committed
-            principal = Principal.of(authenticate(db, username, password))
+            user = authenticate(db, username, password)
+            principal = Principal.of(user)
+            sid = open_web_session(db, user)
             audit.record(db, principal.username, "usuario.ingresar", "usuario",
                          principal.username, {"ip": request.remote_addr or ""})
         except LoginRefused as exc:
             error = str(exc)
     if error:
         login_window().hit(address)  # only failures: a shift signing in is not an attack
-        return render_template("login.html", error=error, usuario=username,
+        typed = "".join(c for c in username if c.isprintable())[:80]
+        return render_template("login.html", error=error, usuario=typed,
                                siguiente=target or ""), 401  # type: ignore[return-value]
-    login_session(principal)
+    login_session(principal, sid)
     return redirect(safe_next(target))
 
 
 @bp.post("/salir")
 @requires()
 def logout() -> Response:
+    """End the session on the server too: a copy of the cookie opens nothing afterwards."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        with session_scope(services_of(current_app).sessions) as db:
+            end_web_session(db, sid)
     session.clear()
     flash("Sesión cerrada.")
     return redirect(url_for("auth.login"))
@@ -96,16 +105,20 @@ def password() -> Response:
     if new != request.form.get("repetir", ""):
         flash("La contraseña nueva y su repetición no coinciden.", "error")
         return redirect(url_for("auth.account"))
+    revoke = request.form.get("revocar_tokens") == "1"
     try:
         with session_scope(services_of(current_app).sessions) as db:
             user = _me(db)
-            change_password(db, user, request.form.get("actual", ""), new)
+            revoked = change_password(db, user, request.form.get("actual", ""), new,
+                                      revoke_tokens=revoke)
             principal = Principal.of(user)
+            sid = open_web_session(db, user)
     except ArchivoError as exc:
         flash(str(exc), "error")
         return redirect(url_for("auth.account"))
-    login_session(principal)  # this session stays valid; all others end
-    flash("Contraseña cambiada. Las otras sesiones abiertas se cerraron.")
+    login_session(principal, sid)  # this browser goes on in a new session; all others end
+    flash("Contraseña cambiada. Las otras sesiones abiertas se cerraron."
+          + (f" Tokens de acceso revocados: {revoked}." if revoke else ""))
     return redirect(url_for("auth.account"))
 
 

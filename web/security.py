@@ -14,7 +14,7 @@ from typing import Any, Callable, TypeVar
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 
-from archive.accounts import Principal, user_for_token
+from archive.accounts import Principal, user_for_token, web_session_open
 from archive.db import session_scope
 from archive.enums import Role
 from archive.models import User
@@ -92,8 +92,10 @@ def _load_principal() -> Principal | None:
             user = user_for_token(db, token)
             return Principal.of(user, via_token=True) if user else None
         user = db.get(User, uid)
-        if user is None or not user.active or user.session_version != session.get("ver"):
-            session.clear()
+        sid = session.get("sid")
+        if (user is None or not user.active or user.session_version != session.get("ver")
+                or not isinstance(sid, str) or not web_session_open(db, user, sid)):
+            session.clear()  # signed out, expired, password changed or deactivated
             return None
         return Principal.of(user)
 
@@ -134,13 +136,28 @@ def enforce_access() -> Any:
     return None
 
 
-def login_session(principal: Principal) -> None:
-    """Start a fresh session (new CSRF token; nothing carried over from before login)."""
+def login_session(principal: Principal, sid: str) -> None:
+    """Start a fresh session (new CSRF token; nothing carried over from before login).
+    ``sid`` is the server-side session (``archive.accounts.open_web_session``) that
+    signing out ends."""
     session.clear()
     session.permanent = True
     session["uid"] = principal.id
     session["ver"] = principal.session_version
+    session["sid"] = sid
     csrf_token()
+
+
+def no_store(resp: Any) -> Any:
+    """``after_request``: what a signed-in person or the API sees stays out of every cache
+    (a shared computer's back button, a proxy); a view that chose a private cache
+    (page images) keeps it; static files are not touched."""
+    if request.endpoint == "static" or "private" in resp.headers.get("Cache-Control", ""):
+        return resp
+    if g.get("user") is not None or is_api_request():
+        resp.headers["Cache-Control"] = "no-store"
+        resp.headers["Pragma"] = "no-cache"
+    return resp
 
 
 def safe_next(target: str | None) -> str:

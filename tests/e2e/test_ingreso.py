@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from archive.accounts import REFUSED
 from tests.e2e.conftest import OpenAs, save_shot, sign_in
 from tests.web_support import ROLE_USERS
 
@@ -15,7 +16,7 @@ def test_wrong_password_is_refused_in_spanish(open_as: OpenAs) -> None:
     page.get_by_label("Usuario").fill(ROLE_USERS["archivista"])
     page.get_by_label("Contraseña").fill("no-es-la-clave")
     page.get_by_role("button", name="Ingresar").click()
-    expect(page.get_by_role("alert")).to_have_text("Usuario o contraseña incorrectos.")
+    expect(page.get_by_role("alert")).to_have_text(REFUSED)
     assert "/ingresar" in page.url
     expect(page.get_by_label("Usuario")).to_have_value(ROLE_USERS["archivista"])
     page.goto("/cuenta")  # still anonymous: sent back to the login form
