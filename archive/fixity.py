@@ -23,6 +23,11 @@ Nightly: :func:`register_fixity_task` adds the queue task
 ``archivo.integridad`` and hooks it to the worker's sweeper (``barrido``), which
 asks for it during the night when no scheduled check ran in the last hours.
 The outcome is recorded in the audit trail as ``integridad.verificar``.
+
+Audit chain: :func:`check_audit` verifies every event's hash, link and seal
+(the HMAC with the audit key, :mod:`archive.audit_key`) and compares the chain
+with the anchors kept outside the database (:mod:`archive.audit_anchor`); when
+everything agrees and ``anchor`` is given, it anchors the current head.
 """
 
 from __future__ import annotations
@@ -37,14 +42,14 @@ from typing import Any, Iterable, Iterator, Protocol
 from sqlalchemy import func, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, audit_anchor
 from .db import session_scope
 from .enums import DocumentStatus
 from .errors import ObjectNotFound
 from .localtime import local_datetime
 from .models import AuditEvent, Blob, Document, Page, utcnow
 from .services import Services
-from .storage import CHUNK_SIZE, ObjectInfo, ObjectStore
+from .storage import AUDIT_ANCHORS_PREFIX, CHUNK_SIZE, ObjectInfo, ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -164,21 +169,29 @@ class AuditReport:
     events: int = 0
     problems: list[audit.ChainProblem] = field(default_factory=list)
     first_bad: AuditEvent | None = None  # detached copy of the first bad event, if it exists
+    sealed_since: int = 1  # first event that must carry the audit key's seal
+    anchors: int = 0  # anchors read and compared
+    invalid_anchors: list[str] = field(default_factory=list)  # Spanish lines
+    anchored: audit_anchor.AnchorWrite | None = None  # the head anchored by this check
+
+    @property
+    def problem_count(self) -> int:
+        return len(self.problems) + len(self.invalid_anchors)
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return self.problem_count == 0
 
     def lines(self) -> list[str]:
-        if self.ok:
-            return []
+        if not self.problems:
+            return list(self.invalid_anchors)
         first = self.problems[0]
         out = [f"Primer evento con problemas: {first.event_id}"
                + (f" ({self.first_bad.action}, {self.first_bad.object_type} "
                   f"{self.first_bad.object_id}, {local_datetime(self.first_bad.at):%Y-%m-%d %H:%M})"
                   if self.first_bad is not None else "")]
         out += [p.message for p in self.problems]
-        return out
+        return out + self.invalid_anchors
 
 
 # -- blobs (originals and searchable PDFs) -----------------------------------------
@@ -411,7 +424,9 @@ def _check_orphans(services: Services, report: FixityReport, progress: Progress,
     """Stream the listing (key order, lazily) and report what no row names."""
     edge = now - dt.timedelta(days=report.grace_days)
     progress.stage("Buscando huérfanos", None)
-    for chunk in _chunks(services.store.iterate(), chunk_size):
+    listing = (info for info in services.store.iterate()  # anchors: no row names them
+               if not info.key.startswith(AUDIT_ANCHORS_PREFIX))
+    for chunk in _chunks(listing, chunk_size):
         report.listed += len(chunk)
         with session_scope(services.sessions) as session:
             named = _named_keys(session, [info.key for info in chunk])
@@ -514,14 +529,22 @@ def _stream_events(services: Services, progress: Progress) -> Iterator[AuditEven
             progress.advance()
 
 
-def check_audit(services: Services, progress: Progress | None = None) -> AuditReport:
-    """Verify the hash chain; the first problem names the first edited or missing event."""
+def check_audit(services: Services, progress: Progress | None = None, *,
+                anchor: str | None = None) -> AuditReport:
+    """Verify hashes, links and seals, then the anchors; the first problem names the first
+    event that disagrees. ``anchor`` ("check", "programada"): anchor the head if all agree."""
     progress = progress or NoProgress()
     with session_scope(services.sessions) as session:
         total = session.scalar(select(func.count(AuditEvent.id))) or 0
+        key = services.audit_key(session)
     progress.stage("Verificando auditoría", total)
-    report = AuditReport(events=total)
-    report.problems = audit.verify_chain(_stream_events(services, progress))
+    report = AuditReport(events=total, sealed_since=key.since)
+    report.problems = audit.verify_chain(_stream_events(services, progress), key)
+    anchors = audit_anchor.check(services, key)
+    report.anchors, report.invalid_anchors = anchors.anchors, anchors.invalid
+    report.problems = sorted(report.problems + anchors.problems, key=lambda p: p.event_id)
+    if report.ok and anchor is not None:
+        report.anchored = audit_anchor.write(services, key, anchor)
     if report.problems:
         with session_scope(services.sessions) as session:
             ev = session.get(AuditEvent, report.problems[0].event_id)
@@ -538,7 +561,7 @@ def record_result(services: Services, report: FixityReport, *, actor: str = "sis
     details["programada"] = scheduled
     if audit_report is not None:
         details["auditoria_eventos"] = audit_report.events
-        details["auditoria_problemas"] = len(audit_report.problems)
+        details["auditoria_problemas"] = audit_report.problem_count
     with session_scope(services.sessions) as session:
         audit.record(session, actor, AUDIT_ACTION, "archivo", "objetos", details)
 
@@ -595,13 +618,16 @@ def run_nightly(services: Services, *, sample: int = NIGHTLY_SAMPLE,
         if not force and not nightly_due(services, now):
             return None
         report = check_objects(services, sample=sample)
-        chain = check_audit(services)
+        chain = check_audit(services, anchor="programada")
         record_result(services, report, audit_report=chain, scheduled=True)
+        if chain.anchored is not None and chain.anchored.failures:
+            log.error("integridad: el ancla de la auditoría no se guardó en todos los lugares: %s",
+                      "; ".join(chain.anchored.failures))
         if report.ok and chain.ok:
             log.info("integridad: %d objeto(s) verificado(s), sin problemas", report.hashed)
         else:
             log.error("integridad: %d problema(s) en objetos, %d en la auditoría; "
-                      "ejecute «archivo check»", report.problems, len(chain.problems))
+                      "ejecute «archivo check»", report.problems, chain.problem_count)
         return report
     finally:
         services.huey.delete(_lock_key(services))

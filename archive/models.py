@@ -274,6 +274,9 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # HMAC-SHA256 of ``hash`` with the audit key kept outside the database (archive.audit_key);
+    # NULL only on events written before the key existed.
+    mac: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
 

@@ -14,6 +14,7 @@ from huey import Huey
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from .audit_key import KEY_INFO, KeySource
 from .config import Settings
 from .db import make_engine, make_sessionmaker
 from .errors import ConfigError
@@ -53,7 +54,14 @@ class Services:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
-        return make_sessionmaker(self.engine)
+        factory = make_sessionmaker(self.engine)
+        factory.configure(info={KEY_INFO: self.audit_key})  # every audit event gets sealed
+        return factory
+
+    @cached_property
+    def audit_key(self) -> KeySource:
+        """The audit events' HMAC key, kept outside the database (read or made on first use)."""
+        return KeySource(self.settings.home)
 
     @cached_property
     def store(self) -> ObjectStore:

@@ -56,4 +56,5 @@ def initialize(services: Services, admin_username: str = "admin") -> InitReport:
             user, password = create_user(session, admin_username, Role.ADMIN,
                                          full_name="Administrador", actor="archivo init")
             username = user.username
+        services.audit_key(session)  # the audit key file, made now if missing (upgrade)
     return InitReport(added, username, password)

@@ -11,7 +11,7 @@ import time
 import click
 from tqdm import tqdm
 
-from archive import fixity
+from archive import audit_anchor, fixity
 from archive.services import Services
 from search.check import IndexReport, check_consistency, repair
 from search.indexer import REBUILD_BATCH, rebuild
@@ -228,10 +228,31 @@ def _print_audit(report: fixity.AuditReport) -> None:
     click.echo(f"Registro de auditoría: {report.events} evento(s)")
     if report.ok:
         click.echo("  Cadena de sumas íntegra.")
+        if report.sealed_since > 1:
+            click.echo(f"  Sellos de la clave de auditoría verificados desde el evento "
+                       f"{report.sealed_since}; los anteriores se registraron antes de la clave "
+                       "y los protege el sello de ese evento.")
+        else:
+            click.echo("  Sellos de la clave de auditoría verificados en todos los eventos.")
+        click.echo(f"  Anclas externas comparadas: {report.anchors}, todas coinciden.")
+        _print_anchored(report.anchored)
         return
     lines = report.lines()
     click.secho(f"  {lines[0]}", fg="red")
     _lines("Problemas en la cadena (evento modificado, borrado o insertado)", lines[1:])
+    click.echo("  No se registró un ancla nueva: la cadena actual no coincide.")
+
+
+def _print_anchored(anchored: audit_anchor.AnchorWrite | None) -> None:
+    if anchored is None:
+        return
+    if anchored.places:
+        lock = (" (con bloqueo de objetos: no se puede borrar ni reescribir)"
+                if anchored.locked else "")
+        click.echo(f"  Ancla nueva: evento {anchored.anchor.event_id}, guardada en "
+                   f"{' y '.join(anchored.places)}{lock}.")
+    for failure in anchored.failures:
+        click.secho(f"  Aviso: el ancla {failure}.", fg="yellow")
 
 
 def _check_index(svc: Services, fix: bool, release: bool) -> int:
@@ -289,7 +310,7 @@ def check(ctx: click.Context, objects: bool, audit_chain: bool, index: bool, sam
     try:
         chain = None
         if everything or audit_chain:
-            chain = fixity.check_audit(svc, progress=bars)
+            chain = fixity.check_audit(svc, progress=bars, anchor="check")
         if everything or objects:
             report = fixity.check_objects(svc, sample=sample, clean=clean, grace_days=grace,
                                           fill_sums=fill_sums, progress=bars)
@@ -300,7 +321,7 @@ def check(ctx: click.Context, objects: bool, audit_chain: bool, index: bool, sam
         bars.close()
         if chain is not None:
             _print_audit(chain)
-            problems += len(chain.problems)
+            problems += chain.problem_count
         if everything or index:
             index_problems = _check_index(svc, fix, release)
             problems += index_problems

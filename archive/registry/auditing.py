@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from archive.audit import GENESIS, event_hash
+from archive.audit_key import session_key
 from archive.models import AuditEvent, utcnow
 
 
@@ -28,12 +29,14 @@ def record_many(session: Session, actor: str, events: Iterable[Event]) -> int:
     last = select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     prev = session.scalar(last) or GENESIS
     actor = actor or "sistema"
+    key = session_key(session)
     rows = []
     for action, object_type, object_id, details in events:
         at = utcnow()
         h = event_hash(prev, at, actor, action, object_type, str(object_id), details)
         rows.append(AuditEvent(at=at, actor=actor, action=action, object_type=object_type,
-                               object_id=str(object_id), details=details, prev_hash=prev, hash=h))
+                               object_id=str(object_id), details=details, prev_hash=prev, hash=h,
+                               mac=key.seal(h) if key is not None else None))
         prev = h
     session.add_all(rows)
     session.flush()

@@ -10,12 +10,13 @@ from urllib.parse import unquote, urlsplit
 
 from ..config import Settings
 from ..errors import ConfigError
-from .base import CHUNK_SIZE, SETTING, ObjectInfo, ObjectStore, StoredObject
+from .base import AUDIT_ANCHORS_PREFIX, CHUNK_SIZE, SETTING, ObjectInfo, ObjectStore, StoredObject
 from .local import LocalStore
 from .s3 import S3Store
 from .signing import verify_signed_url
 
 __all__ = [
+    "AUDIT_ANCHORS_PREFIX",
     "CHUNK_SIZE",
     "LocalStore",
     "ObjectInfo",

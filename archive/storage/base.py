@@ -22,6 +22,9 @@ from ..keys import check_sha256, is_safe_key, is_safe_prefix, original_key
 CHUNK_SIZE = 1024 * 1024
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
 SETTING = "ARCHIVO_STORAGE_URL"  # named in every configuration-related message
+# Copies of the audit chain head (archive.audit_anchor): no row names them, they are never
+# orphans, and under S3 object lock they are write-once like the originals.
+AUDIT_ANCHORS_PREFIX = "auditoria/anclas/"
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from urllib3.util import Retry, Timeout
 
 from ..errors import ArchivoError, ConfigError, IntegrityError, ObjectNotFound, StorageError
 from .base import (
+    AUDIT_ANCHORS_PREFIX,
     CHUNK_SIZE,
     SETTING,
     ObjectInfo,
@@ -97,7 +98,10 @@ class _ResponseReader(io.RawIOBase):
         super().close()
 
 
-ORIGINALS_PREFIX = "originals/"  # archive.keys.original_key: only originals are write-once
+ORIGINALS_PREFIX = "originals/"  # archive.keys.original_key
+# Write-once under object lock: the originals and the audit chain anchors (derivatives are not:
+# they are rebuilt from the originals).
+WRITE_ONCE_PREFIXES = (ORIGINALS_PREFIX, AUDIT_ANCHORS_PREFIX)
 
 
 class S3Store(ObjectStore):
@@ -183,13 +187,14 @@ class S3Store(ObjectStore):
             self._raise(exc, key)
 
     def lock_originals(self, mode: str, days: int) -> None:
-        """Give every original an object-lock retention (WORM); the bucket needs object lock."""
+        """Give every original and audit anchor an object-lock retention (WORM); the bucket
+        needs object lock."""
         if mode not in ("GOVERNANCE", "COMPLIANCE") or days < 1:
             raise ConfigError("ARCHIVO_S3_OBJECT_LOCK", "modo o días de retención inválidos.")
         self.lock_mode, self.retention_days = mode, days
 
     def _lock_headers(self, key: str) -> dict[str, str]:
-        if not self.lock_mode or not key.startswith(ORIGINALS_PREFIX):
+        if not self.lock_mode or not key.startswith(WRITE_ONCE_PREFIXES):
             return {}
         until = s3time.utcnow() + timedelta(days=self.retention_days)
         return {"x-amz-object-lock-mode": self.lock_mode,
