@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import sqlite3
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -113,3 +116,60 @@ def _reason(exc: SQLAlchemyError) -> str:
 
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+@dataclass(frozen=True)
+class Writers:
+    """Who stands in the way of a write, for ``/healthz``.
+
+    ``blocked``: SQLite's single write lock could not be taken within the wait, so every
+    change (sign-ins, uploads, the worker) waits or fails with «database is locked».
+    ``long_transactions``/``oldest_s``: PostgreSQL transactions open longer than the limit,
+    which hold their row locks and keep old row versions alive.
+    """
+
+    blocked: bool = False
+    long_transactions: int = 0
+    oldest_s: float | None = None
+
+
+def check_writers(engine: Engine, *, wait_s: float, long_s: float) -> Writers:
+    """Try the write lock (SQLite) or look for old transactions (PostgreSQL); never writes."""
+    if is_sqlite(engine):
+        return Writers(blocked=not _sqlite_write_lock_free(engine, wait_s))
+    if engine.dialect.name == "postgresql":
+        return _postgres_long_transactions(engine, long_s)
+    return Writers()
+
+
+def _sqlite_write_lock_free(engine: Engine, wait_s: float) -> bool:
+    """``BEGIN IMMEDIATE`` then ``ROLLBACK`` on a connection of its own (not the pool's, whose
+    connections wait 30 s and may all be taken by the very writers being diagnosed)."""
+    path = engine.url.database
+    if not path or path == ":memory:":
+        return True  # private to this process: nobody else can hold it
+    uri = f"file:{quote(str(Path(path).resolve()))}?mode=rw"
+    try:
+        with closing(sqlite3.connect(uri, uri=True, timeout=wait_s,
+                                     isolation_level=None)) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return False
+        raise ConfigError(SETTING, f"no se puede abrir la base de datos ({exc}).")
+    return True
+
+
+_LONG_TRANSACTIONS = text(
+    "SELECT count(*), max(extract(epoch FROM clock_timestamp() - xact_start)) "
+    "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+    "AND backend_type = 'client backend' AND xact_start IS NOT NULL "
+    "AND xact_start < clock_timestamp() - make_interval(secs => :limit)")
+
+
+def _postgres_long_transactions(engine: Engine, long_s: float) -> Writers:
+    with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+        count, oldest = conn.execute(_LONG_TRANSACTIONS, {"limit": long_s}).one()
+    return Writers(long_transactions=int(count or 0),
+                   oldest_s=float(oldest) if oldest is not None else None)

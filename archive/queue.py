@@ -13,13 +13,20 @@ sweeper, never lost.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from huey import Huey, MemoryHuey, PriorityRedisHuey, SqliteHuey
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from .config import Settings
+from .enums import DocumentStatus
 from .errors import ConfigError
+from .localtime import aware, utcnow
+from .models import Document
 
 
 def queue_name(settings: Settings) -> str:
@@ -63,3 +70,30 @@ def check_queue(huey: Huey) -> int:
         return int(huey.pending_count())
     except Exception as exc:
         raise ConfigError("ARCHIVO_QUEUE_URL", f"la cola de tareas no responde ({exc}).")
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """How far the durable jobs are behind, for ``/healthz``.
+
+    ``abandoned``: documents in ``procesando`` whose lease ran out more than one lease
+    ago: the sweeper (every half lease) would have re-queued them, so no worker is
+    running, or they fail again and again. ``oldest_wait``: age of the oldest document
+    still ``recibido``.
+    """
+
+    abandoned: int
+    oldest_wait: dt.timedelta | None
+
+
+def backlog(session: Session, *, lease_s: float, now: dt.datetime | None = None) -> Backlog:
+    now = now or utcnow()
+    # claimed_at older than two leases: its lease ended more than one lease ago.
+    edge = now - dt.timedelta(seconds=2 * lease_s)
+    abandoned = session.scalar(
+        select(func.count()).select_from(Document)
+        .where(Document.status == DocumentStatus.PROCESANDO,
+               or_(Document.claimed_at.is_(None), Document.claimed_at < edge)))
+    oldest = session.scalar(select(func.min(Document.received_at))
+                            .where(Document.status == DocumentStatus.RECIBIDO))
+    return Backlog(int(abandoned or 0), now - aware(oldest) if oldest is not None else None)

@@ -141,8 +141,8 @@ def test_serve_answers_healthz_with_all_parts_ok(env: dict[str, str]) -> None:
         body = _healthz(port)
         assert body["estado"] == "ok"
         assert {k: v["estado"] for k, v in body["partes"].items()} == {
-            "base_de_datos": "ok", "almacenamiento": "ok", "indice": "ok", "cola": "ok",
-            "capacidades": "ok"}
+            "base_de_datos": "ok", "escritura": "ok", "almacenamiento": "ok", "indice": "ok",
+            "cola": "ok", "capacidades": "ok"}
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
             page = r.read().decode()
         assert 'lang="es-PY"' in page and "Archivo de Atención al Cliente" in page

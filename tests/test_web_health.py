@@ -13,8 +13,8 @@ def test_healthz_ok_on_fresh_archive(services: Services) -> None:
     res = client.get("/healthz")
     assert res.status_code == 200
     assert res.json["estado"] == "ok"
-    assert set(res.json["partes"]) == {"base_de_datos", "almacenamiento", "indice", "cola",
-                                       "capacidades"}
+    assert set(res.json["partes"]) == {"base_de_datos", "escritura", "almacenamiento",
+                                       "indice", "cola", "capacidades"}
     assert res.json["partes"]["capacidades"] == {"estado": "ok"}  # the install is complete
 
 

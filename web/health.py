@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Callable
 
 from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 
-from archive.db import check_database
+from archive.db import check_database, check_writers, read_scope
 from archive.errors import ArchivoError
 from archive.migrate import is_current
-from archive.queue import check_queue
+from archive.queue import backlog, check_queue
 from ingest import capabilities
 from search.index import check_index
 
@@ -22,6 +24,13 @@ log = logging.getLogger(__name__)
 
 
 Details = dict[str, object]  # shown, like error details, only locally or signed in
+WARNING = "aviso"  # a check may return {"estado": WARNING, ...}: degraded, still HTTP 200
+
+# A write waiting this long for SQLite's lock is already a failure people notice; the probe
+# waits at most this long.
+WRITE_WAIT_S = 3.0
+LONG_TRANSACTION_S = 60.0  # PostgreSQL: a transaction open this long holds locks and rows
+STALE_WAIT = dt.timedelta(minutes=30)  # oldest «recibido» document: the queue is not moving
 
 
 def _database() -> Details:
@@ -44,14 +53,53 @@ def _index() -> Details:
 
 def _queue() -> Details:
     """Both queues answer; how many messages wait on each (a growing index queue with
-    ARCHIVO_INDEXADOR=dedicado means «archivo indexador» is not running)."""
+    ARCHIVO_INDEXADOR=dedicado means «archivo indexador» is not running); and whether the
+    documents themselves move: the messages are only wake-ups, the rows are the jobs."""
     svc = services_of(current_app)
-    return {"pendientes": {"documentos": check_queue(svc.huey),
-                           "indice": check_queue(svc.index_huey)}}
+    details: Details = {"pendientes": {"documentos": check_queue(svc.huey),
+                                       "indice": check_queue(svc.index_huey)}}
+    try:
+        with read_scope(svc.sessions) as db:
+            late = backlog(db, lease_s=svc.settings.lease_s)
+    except SQLAlchemyError:  # the database part reports it; the queue itself answered
+        return details
+    warnings = []
+    if late.abandoned:
+        warnings.append(f"{late.abandoned} documento(s) en «procesando» con el plazo de trabajo "
+                        "vencido hace rato: ningún proceso de trabajo los retoma.")
+    if late.oldest_wait is not None and late.oldest_wait > STALE_WAIT:
+        warnings.append(f"El documento en espera más antiguo llegó hace "
+                        f"{_minutes(late.oldest_wait)} min: la cola no avanza o está muy cargada.")
+    if warnings:
+        details.update(estado=WARNING, avisos=warnings)
+    return details
+
+
+def _minutes(span: dt.timedelta) -> int:
+    return int(span.total_seconds() // 60)
+
+
+def _writing() -> Details:
+    """A writer holding SQLite's lock makes every change wait or fail while reads still
+    answer: the database check alone would keep saying ok."""
+    writers = check_writers(services_of(current_app).engine, wait_s=WRITE_WAIT_S,
+                            long_s=LONG_TRANSACTION_S)
+    if writers.blocked:
+        raise ArchivoError(f"Otra operación tiene tomada la base de datos para escritura desde "
+                           f"hace más de {WRITE_WAIT_S:g} s: los cambios esperan o fallan. "
+                           "Revise si sigue en curso una importación o una edición grande.")
+    if writers.long_transactions:
+        oldest = int(writers.oldest_s or 0)
+        return {"estado": WARNING, "transacciones_largas": writers.long_transactions,
+                "avisos": [f"{writers.long_transactions} transacción(es) abierta(s) hace más de "
+                           f"{LONG_TRANSACTION_S:g} s (la más antigua, {oldest} s): retienen "
+                           "bloqueos de la base de datos."]}
+    return {}
 
 
 CHECKS: dict[str, Callable[[], Details]] = {
     "base_de_datos": _database,
+    "escritura": _writing,
     "almacenamiento": _storage,
     "indice": _index,
     "cola": _queue,
@@ -67,7 +115,8 @@ def healthz():  # type: ignore[no-untyped-def]
     for name, check in CHECKS.items():
         try:
             details = check()
-            parts[name] = {"estado": "ok", **(details if show_details else {})}
+            state = str(details.pop("estado", "ok"))
+            parts[name] = {"estado": state, **(details if show_details else {})}
         except Exception as exc:  # a health probe must report, never raise
             healthy = False
             message = str(exc) if isinstance(exc, ArchivoError) else f"{type(exc).__name__}: {exc}"
