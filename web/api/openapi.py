@@ -15,6 +15,7 @@ from flask import Response, jsonify
 
 from archive import __version__
 from archive.enums import DocumentStatus, DocumentType
+from archive.nis import MAX_NIS
 
 from ..security import public
 from . import bp
@@ -172,6 +173,7 @@ def _schemas() -> dict[str, Schema]:
             "ot": {"type": ["string", "null"], "maxLength": 40,
                    "description": "\"\" o null lo borra."},
             "nis": {"type": "array", "items": {"type": "string", "pattern": r"^[0-9. -]{5,20}$"},
+                    "maxItems": MAX_NIS,
                     "description": "La lista completa: reemplaza los vínculos actuales."},
         },
     }
@@ -245,6 +247,7 @@ def _document_paths() -> dict[str, Any]:
                     "description": "El escaneo: PDF, TIFF, JPEG o PNG."},
         "tipo": {"type": "string", "enum": [t.value for t in DocumentType]},
         "nis": {"type": "array", "items": {"type": "string", "pattern": r"^[0-9]{5,12}$"},
+                "maxItems": MAX_NIS,
                 "description": "Repetible, o una lista separada por comas."},
         "notas": {"type": "string", "maxLength": 2000},
     }, required=["archivo"])
