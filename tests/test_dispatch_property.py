@@ -10,6 +10,7 @@ so runs are independent and fast.
 from __future__ import annotations
 
 import itertools
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from dispatch import (DispatchState, ItemOutcome, ItemReceipt, add_document, add
 from dispatch.location import IN_TRANSIT, RESERVED, locate
 from dispatch.models import Dispatch
 from dispatch.workflow import OPEN_STATES, RECEIVED_STATES
+from archive.audit_key import FILE_NAME as AUDIT_KEY_FILE
 from tests.conftest import make_services
 from tests.physical_helpers import register_boxes
 from tests.test_dispatch_helpers import ADMIN, COURIER, add_doc, at, dispatch_services
@@ -74,6 +76,8 @@ class DispatchMachine(RuleBasedStateMachine):
         finally:
             src.close()
             dst.close()
+        # The copy's audit events are sealed with the template's key: it goes along.
+        shutil.copy2(self.template.with_name(AUDIT_KEY_FILE), home / AUDIT_KEY_FILE)
         self.svc = make_services(home, ARCHIVO_DATABASE_URL=f"sqlite:///{db}")
         self.items: dict[int, set[int]] = {}  # the model: what each dispatch must contain
         self.day = 0.0

@@ -91,7 +91,8 @@ def lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lived]:
         "csrf_token": token, "tipo": "orden_trabajo", "titulo": "Orden de conexión",
         "fecha": "2024-03-15", "expediente": "123/2024", "ot": "2024-000123"})
     flash = _visible(res.get_data(as_text=True))
-    for path, nis in (("nis", "7654321"), ("nis/7654321/quitar", ""), ("nis", "1234567")):
+    for path, nis in (("nis/vincular", "7654321"), ("nis/7654321/quitar", ""),
+                      ("nis/vincular", "1234567")):
         archivist.post(f"/documentos/{acc.document_id}/{path}",
                        data={"csrf_token": token, "nis": nis})
     _review_twice(svc, acc.document_id)
