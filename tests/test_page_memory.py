@@ -10,13 +10,14 @@ import io
 from pathlib import Path
 
 import numpy as np
+import PIL
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from archive.db import session_scope
 from archive.models import Document
 from archive.services import Services
-from ingest import ocr
+from ingest import ocr, pillow_private
 from ingest.accept import accept_stream
 from ingest.pages import iter_pages
 from ingest.process import process_document
@@ -79,8 +80,18 @@ def test_gray_pages_for_ocr_and_colour_for_everyone_else(tmp_path: Path, fmt: st
     assert diff.mean() < 0.5 and diff.max() <= (20 if fmt == "JPEG" else 0)
 
 
-def test_tiff_pages_taken_from_the_frame_do_not_share_pixels(tmp_path: Path) -> None:
-    """Pages are handed over without a copy; the next page must decode into new memory."""
+def test_the_installed_pillow_takes_pixels_without_a_copy() -> None:
+    """The tested path is the one that runs: a Pillow major outside the tested set
+    falls back to copying (correct, but the memory figures would not hold)."""
+    assert pillow_private.internals_usable(), PIL.__version__
+
+
+@pytest.mark.parametrize("internals", [True, False])
+def test_tiff_pages_taken_from_the_frame_do_not_share_pixels(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, internals: bool) -> None:
+    """Pages are handed over without a copy; the next page must decode into new memory.
+    The copying fallback (another Pillow) gives the same pages."""
+    monkeypatch.setattr(pillow_private, "internals_usable", lambda: internals)
     path = tmp_path / "lote.tif"
     shades = [30, 120, 210]
     frames = [Image.new("L", (300, 200), shade) for shade in shades]
@@ -183,15 +194,15 @@ def _flat_gray(image: Image.Image) -> np.ndarray:
 @pytest.mark.parametrize("band_bytes", [1, 1000, 10**7])
 def test_colour_png_decoded_in_bands_equals_pillow(tmp_path: Path, mode: str, band_bytes: int,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from ingest import pages
+    from ingest import banded_gray
 
-    monkeypatch.setattr(pages, "PNG_BAND_BYTES", band_bytes)
+    monkeypatch.setattr(banded_gray, "PNG_BAND_BYTES", band_bytes)
     rng = np.random.default_rng(3)
     image = Image.fromarray(rng.integers(0, 256, (37, 29, len(mode)), dtype=np.uint8), mode)
     path = tmp_path / "p.png"
     path.write_bytes(_png(image))
     with Image.open(path) as frame:  # the banded decoder takes it (no fallback to Pillow)
-        assert pages._png_gray(frame) is not None and frame._im is None
+        assert banded_gray.png_gray(frame) is not None and frame._im is None
     [page] = list(iter_pages(path, sniff(path), gray=True))
     assert page.image.mode == "L" and page.image.size == (29, 37)
     assert np.array_equal(np.asarray(page.image), _flat_gray(Image.open(path)))
@@ -229,16 +240,16 @@ def test_truncated_colour_png_is_rejected_as_truncated(tmp_path: Path) -> None:
 ])
 def test_colour_tiff_decoded_in_bands_equals_pillow(tmp_path: Path, compression: str, extra: dict,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from ingest import pages
+    from ingest import banded_gray
 
-    monkeypatch.setattr(pages, "PNG_BAND_BYTES", 3000)  # a few strips a band
+    monkeypatch.setattr(banded_gray, "PNG_BAND_BYTES", 3000)  # a few strips a band
     image = _random_page((400, 300), "RGB")
     path = tmp_path / "color.tif"
     image.save(path, compression=compression, dpi=(200, 200), **extra)
     pillow = Image.open(path)
     assert len(pillow.tag_v2[273]) > 1 or compression == "raw"
     with Image.open(path) as frame:  # the banded decoder takes it (no fallback to Pillow)
-        banded = pages._tiff_gray(frame)
+        banded = banded_gray.tiff_gray(frame)
         assert banded is not None and frame._im is None
     [page] = list(iter_pages(path, sniff(path), gray=True))
     assert page.image.mode == "L" and page.image.size == (400, 300) and page.dpi == 200
@@ -247,9 +258,9 @@ def test_colour_tiff_decoded_in_bands_equals_pillow(tmp_path: Path, compression:
 
 def test_multipage_colour_tiff_in_bands_keeps_each_page(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from ingest import pages
+    from ingest import banded_gray
 
-    monkeypatch.setattr(pages, "PNG_BAND_BYTES", 3000)
+    monkeypatch.setattr(banded_gray, "PNG_BAND_BYTES", 3000)
     colours = [(200, 0, 0), (0, 120, 0), (10, 10, 240)]
     frames = [Image.new("RGB", (120, 90), colour) for colour in colours]
     path = tmp_path / "lote.tif"
