@@ -143,6 +143,11 @@ def serve(ctx: click.Context, host: str, port: int, threads: int) -> None:
     background = start_background_worker(svc) if svc.settings.embedded_worker else None
     click.echo(f"archivo escuchando en http://{host}:{port}/ "
                f"({'con' if background else 'sin'} trabajador embebido). Ctrl+C para detener.")
+    trusted = svc.settings.trusted_hosts
+    if trusted is not None and host not in trusted:
+        click.echo("Para entrar desde otras computadoras, agregue a ARCHIVO_HOSTS el nombre o "
+                   "la dirección que escribirán en el navegador (ver docs/configuracion.md); "
+                   "los demás nombres se rechazan.")
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="archivo",
                        **waitress_options(svc.settings))

@@ -36,6 +36,13 @@ def test_an_unknown_host_is_refused_in_spanish(app: Flask) -> None:
     assert missing.status_code == 400  # before any routing
 
 
+def test_a_refused_host_tells_the_administrator_what_to_set(
+        app: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    app.test_client().get("/ingresar", headers={"Host": "192.168.1.20:5000"})
+    assert any("192.168.1.20" in r.getMessage() and "ARCHIVO_HOSTS" in r.getMessage()
+               for r in caplog.records)
+
+
 def test_base_url_host_and_listed_hosts_are_served(tmp_path: Path) -> None:
     svc = make_services(tmp_path / "var", ARCHIVO_BASE_URL="https://archivo.ande.example",
                         ARCHIVO_HOSTS="archivo.interna, .ande.com.py")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, abort, has_request_context, request
@@ -13,6 +14,8 @@ from archive.accounts import SESSION_LIFETIME
 from archive.config import Settings, load_settings
 from archive.localtime import fmt_date, fmt_datetime
 from archive.services import Services
+
+log = logging.getLogger(__name__)
 
 # One module per page family, each exposing ``bp``; the API is the package ``web/api``.
 BLUEPRINT_MODULES = ("health", "objects", "pages", "auth", "dashboard", "search_pages",
@@ -115,6 +118,8 @@ def _host_checker(trusted: frozenset[str] | None) -> Any:
     address, and its refusal comes before the error page can be drawn."""
     def check() -> None:
         if not host_allowed(request.host, trusted):
+            log.warning("pedido con el nombre de sitio «%s» rechazado: si es legítimo, "
+                        "agréguelo a ARCHIVO_HOSTS", request_host_name(request.host)[:100])
             abort(400, description="Este servidor no atiende ese nombre de sitio. Entre por la "
                                    "dirección habitual de archivo; si la que usó debería "
                                    "funcionar, avise al administrador.")
