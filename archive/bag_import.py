@@ -2,8 +2,12 @@
 
 Rules (see docs/operacion.md, «Exportar y restaurar (BagIt)»):
 
-* The whole bag is validated first (structure, completeness, every sha256);
-  a damaged bag is refused before anything is written, naming the bad files.
+* The whole bag is validated first (structure, completeness, every sha256),
+  then every document's metadata, and every file the metadata records a sum
+  for (originals, PDFs, page derivatives) is compared with that sum: a bag
+  whose manifests were recomputed after a file changed passes BagIt but not
+  this. A damaged bag is refused before anything is written, naming the bad
+  files.
 * Same original bytes = same document. The original is content-addressed, so
   a document whose original is already archived is reused, not duplicated: it
   only gains the NIS links and identifiers it lacks, and objects missing from
@@ -19,9 +23,12 @@ Rules (see docs/operacion.md, «Exportar y restaurar (BagIt)»):
   with their original hashes, in the details of one ``documento.restaurar``
   event per document, appended to this archive's chain; ``eventos_verificados``
   says how many of them still match their own hash.
-* Bytes are stored before rows (as in ingest): a crash leaves at worst
-  unreferenced objects, never a row without its object. Each document is one
-  transaction, so an interrupted import can simply be run again.
+* Bytes are stored before rows (as in ingest), and each document is one
+  transaction. If writing a document fails (storage or database down), the
+  objects written for it that no row names are deleted again, and
+  :class:`ImportIncomplete` lists what was restored and what was not; the
+  documents already restored are complete, and running the import again
+  restores the rest without duplicating anything.
 * Restored documents are marked ``index_due``; the caller wakes the indexer
   (``archive`` does not import ``search``). Documents exported while still
   ``recibido``/``procesando`` come back as ``recibido`` and are reprocessed.
@@ -46,6 +53,7 @@ from .bag_export import (ALGORITHM, ARCHIVE_NUMBER_RE, DOC_FORMAT, DOCS_DIR, MET
 from .db import session_scope
 from .enums import DocumentStatus, DocumentType, LinkSource, SupplyStatus
 from .errors import ArchivoError
+from .fixity import _named_keys
 from .models import (AuditEvent, Blob, Document, DocumentIdentifier, DocumentSupply, Page,
                      RegionalUnit, Sequence, Supply, derivative_sums)
 from .registry.models import SupplyAlias
@@ -56,6 +64,8 @@ from .storage import ObjectStore
 log = logging.getLogger(__name__)
 
 MEDIA = {"web": "image/jpeg", "thumb": "image/jpeg", "words": "application/gzip"}
+DERIVATIVE_WORDS = {"web": "la imagen", "thumb": "la miniatura", "words": "las palabras"}
+MAX_NUMBERS_SHOWN = 20
 MAX_PROBLEMS_SHOWN = 5
 
 Progress = Callable[[str], None]
@@ -63,6 +73,14 @@ Progress = Callable[[str], None]
 
 class BagRefused(ArchivoError):
     """The bag is not a valid, complete, intact archivo bag; nothing was imported."""
+
+
+class ImportIncomplete(ArchivoError):
+    """Writing stopped part-way (not the bag's fault); ``report`` holds what was restored."""
+
+    def __init__(self, message: str, report: "ImportReport") -> None:
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass
@@ -77,6 +95,10 @@ class ImportReport:
     units_created: int = 0
     to_index: list[int] = field(default_factory=list)
     to_process: list[int] = field(default_factory=list)
+
+    def restored(self) -> list[str]:
+        """Every document of the bag that is now in this archive (new, completed or already there)."""
+        return [*self.created, *self.updated, *self.reused]
 
 
 # -- validation --------------------------------------------------------------
@@ -189,6 +211,69 @@ def _day(text: Any) -> dt.date | None:
     return dt.date.fromisoformat(text) if text else None
 
 
+# -- checking every document before anything is written ---------------------
+
+def payload_sums(bag: Any) -> dict[str, str]:
+    """Manifest path -> sha256 of every payload file (bagit has proved the files match them)."""
+    return {path: entry[ALGORITHM] for path, entry in bag.entries.items()
+            if path.startswith("data/") and ALGORITHM in entry}
+
+
+def _check_file(folder: Path, entry: Any, sums: dict[str, str], what: str) -> None:
+    """The file's bytes are the ones its metadata records (size and SHA-256).
+
+    Bagit checked each file against the manifest; comparing the manifest's sum
+    with the metadata's catches a file changed and its manifest recomputed.
+    """
+    path = _member(folder, entry["archivo"])
+    recorded = keys.check_sha256(entry["sha256"])
+    rel = f"data/{DOCS_DIR}/{folder.name}/{path.name}"
+    if sums.get(rel) != recorded or path.stat().st_size != int(entry["bytes"]):
+        raise BagRefused(f"«{rel}» ({what} de {folder.name}) no coincide con la suma SHA-256 "
+                         f"que registran sus metadatos ({recorded[:12]}…): el archivo fue "
+                         "cambiado después de exportar la bolsa. No se importó nada; use una "
+                         "copia sana de la bolsa.")
+
+
+def _check_fields(folder: Path, meta: dict[str, Any]) -> None:
+    """Every value the restore converts, converted once here so a bad one stops nothing half-way."""
+    if not isinstance(meta.get("numero", ""), str):
+        raise TypeError("numero")
+    DocumentType(meta["tipo"])
+    DocumentStatus(meta["estado"])
+    _day(meta.get("fecha_documento"))
+    _when(meta.get("recibido"))
+    _when(meta.get("procesado"))
+    int(meta.get("cantidad_paginas") or 0)
+    ",".join(meta.get("motivos_revision") or [])
+    for p in meta.get("paginas", []):
+        int(p["numero"]), int(p.get("rotacion") or 0), float(p.get("inclinacion") or 0.0)
+        int(p.get("ancho") or 0), int(p.get("alto") or 0), int(p.get("dpi") or 0)
+        _member(folder, p["texto"])
+    for row in meta.get("nis", []):
+        _link(0, row)
+    for ident in meta.get("identificadores", []):
+        str(ident["tipo"]), str(ident["valor"])
+    events = meta.get("auditoria") or []
+    if not isinstance(events, list):
+        raise TypeError("auditoria")
+
+
+def check_document(folder: Path, meta: dict[str, Any], sums: dict[str, str]) -> None:
+    """Raise :class:`BagRefused` unless this document can be restored exactly as recorded."""
+    try:
+        _check_fields(folder, meta)
+        _check_file(folder, meta["original"], sums, "el original")
+        if meta.get("pdf"):
+            _check_file(folder, meta["pdf"], sums, "el PDF buscable")
+        for number, kind, _path, entry in _page_derivatives(meta, folder):
+            _check_file(folder, entry, sums, f"{DERIVATIVE_WORDS[kind]} de la página {number}")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BagRefused(f"Los metadatos de {folder.name} están incompletos o son inválidos "
+                         f"(campo o valor: {exc}). No se importó nada; corrija la bolsa y "
+                         "vuelva a importarla.") from None
+
+
 # -- supplies ----------------------------------------------------------------
 
 def _restore_supplies(session: Session, data: dict[str, Any], actor: str,
@@ -242,10 +327,34 @@ def _restore_supplies(session: Session, data: dict[str, Any], actor: str,
 
 # -- documents ---------------------------------------------------------------
 
-def _put_file(store: ObjectStore, key: str, path: Path, entry: dict[str, Any],
-              media_type: str) -> None:
-    with path.open("rb") as fh:  # streamed, hashed and checked by the store before commit
-        store.put(key, fh, media_type=media_type, sha256=entry["sha256"], size=entry["bytes"])
+class Written:
+    """Keys this import created in the store (they did not exist before it wrote them)."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+        self.keys: list[str] = []
+
+    def put(self, key: str, path: Path, entry: dict[str, Any], media_type: str) -> None:
+        new = not self.store.exists(key)
+        with path.open("rb") as fh:  # streamed, hashed and checked by the store before commit
+            self.store.put(key, fh, media_type=media_type, sha256=entry["sha256"],
+                           size=entry["bytes"])
+        if new:
+            self.keys.append(key)
+
+    def undo(self, services: Services) -> None:
+        """Delete what was written and no row names (the document's rows were not committed)."""
+        if not self.keys:
+            return
+        with session_scope(services.sessions) as session:
+            named = _named_keys(session, self.keys)
+        for key in self.keys:
+            if key not in named:
+                try:
+                    self.store.delete(key)
+                except ArchivoError:  # the store is what failed: the fixity check finds it
+                    log.warning("no se pudo borrar %s tras una restauración fallida", key)
+        self.keys.clear()
 
 
 def _page_derivatives(meta: dict[str, Any], folder: Path) -> list[tuple[int, str, Path, dict]]:
@@ -322,7 +431,8 @@ def _link(doc_id: int, row: dict[str, Any]) -> DocumentSupply:
 
 
 def _restore_document(services: Services, folder: Path, meta: dict[str, Any], bag_label: str,
-                      info: dict[str, Any], actor: str, report: ImportReport) -> None:
+                      info: dict[str, Any], actor: str, report: ImportReport,
+                      written: Written) -> None:
     store = services.store
     orig = meta["original"]
     sha = keys.check_sha256(orig["sha256"])
@@ -330,27 +440,30 @@ def _restore_document(services: Services, folder: Path, meta: dict[str, Any], ba
     original_path = _member(folder, orig["archivo"])
     # Intact means present with the right bytes: a copy damaged in place (same size) is
     # rewritten from the bag (the bag was validated first) and counts as repaired.
-    intact = store.exists(okey) and store.sha256_of(okey) == sha
+    present = store.exists(okey)
+    intact = present and store.sha256_of(okey) == sha
     with original_path.open("rb") as fh:
         stored = store.put_original(fh, media_type=orig.get("tipo_medio") or "application/octet-stream",
                                     verify_existing=True)
-    if stored.sha256 != sha:
-        raise BagRefused(f"El original de {folder.name} no coincide con el SHA-256 de sus "
-                         "metadatos; la bolsa es inconsistente.")
+    if stored.key != okey or not present:  # undo deletes it only if no row names it
+        written.keys.append(stored.key)
+    if stored.sha256 != sha:  # changed on disk after the checks: undone by the caller
+        raise BagRefused(f"El original de {folder.name} cambió durante la importación; no "
+                         "coincide con el SHA-256 de sus metadatos.")
     repaired = 0 if intact else 1
     with session_scope(services.sessions) as session:
         existing = _find(session, okey)
         if existing is not None:
-            _complete_existing(services, session, existing, folder, meta, actor, report, repaired)
+            _complete_existing(session, existing, folder, meta, actor, report, repaired, written)
             return
     # A new document: its bytes first, then its rows in one transaction.
     pdf = meta.get("pdf")
     pdf_path = _member(folder, pdf["archivo"]) if pdf else None
     derivatives = _page_derivatives(meta, folder)
     if pdf and pdf_path:
-        _put_file(store, keys.pdf_key(sha), pdf_path, pdf, "application/pdf")
+        written.put(keys.pdf_key(sha), pdf_path, pdf, "application/pdf")
     for number, kind, path, entry in derivatives:
-        _put_file(store, keys.page_key(sha, number, kind), path, entry, MEDIA[kind])  # type: ignore[arg-type]
+        written.put(keys.page_key(sha, number, kind), path, entry, MEDIA[kind])  # type: ignore[arg-type]
     # verified against these by the store before commit, so they are the stored bytes' sums
     sums = {(n, k): (entry["sha256"], int(entry["bytes"])) for n, k, _, entry in derivatives}
     with session_scope(services.sessions) as session:
@@ -431,11 +544,10 @@ def _restore_document(services: Services, folder: Path, meta: dict[str, Any], ba
         report.to_process.append(doc_id)
 
 
-def _complete_existing(services: Services, session: Session, doc: Document, folder: Path,
-                       meta: dict[str, Any], actor: str, report: ImportReport,
-                       repaired: int) -> None:
+def _complete_existing(session: Session, doc: Document, folder: Path, meta: dict[str, Any],
+                       actor: str, report: ImportReport, repaired: int, written: Written) -> None:
     """The original is archived already: add what the bag knows and this archive lacks."""
-    store = services.store
+    store = written.store
     have = {l.nis for l in doc.supplies}
     new_links = [row for row in meta.get("nis", []) if row["nis"] not in have]
     for row in new_links:
@@ -448,8 +560,7 @@ def _complete_existing(services: Services, session: Session, doc: Document, fold
     pdf = meta.get("pdf")
     if pdf and doc.pdf is not None and doc.pdf.sha256 == pdf["sha256"] \
             and not store.exists(doc.pdf.storage_key):
-        _put_file(store, doc.pdf.storage_key, _member(folder, pdf["archivo"]), pdf,
-                  "application/pdf")
+        written.put(doc.pdf.storage_key, _member(folder, pdf["archivo"]), pdf, "application/pdf")
         repaired += 1
     in_bag = {(n, k): (path, entry) for n, k, path, entry in _page_derivatives(meta, folder)}
     for page in doc.pages:
@@ -459,7 +570,7 @@ def _complete_existing(services: Services, session: Session, doc: Document, fold
             if not key or not found or (recorded and recorded != found[1]["sha256"]):
                 continue  # nothing to put back, or the bag holds other bytes than recorded
             if not store.exists(key):
-                _put_file(store, key, found[0], found[1], MEDIA[kind])
+                written.put(key, found[0], found[1], MEDIA[kind])
                 if recorded is None:  # a row from before sums were recorded: record them now
                     setattr(page, f"{column}_sha256", found[1]["sha256"])
                     setattr(page, f"{column}_size", int(found[1]["bytes"]))
@@ -482,13 +593,16 @@ def _complete_existing(services: Services, session: Session, doc: Document, fold
 
 def import_bag(services: Services, path: str | os.PathLike[str], *, actor: str = "sistema",
                progress: Progress | None = None) -> ImportReport:
-    """Validate the bag, then restore its supplies and documents (see the module docstring)."""
+    """Check the whole bag, then restore its supplies and documents (see the module docstring)."""
     bag = validate_bag(path)
     root = Path(bag.path)
     data = root / "data"
     supplies = _read_json(data / SUPPLIES_FILE, "el registro de suministros") \
         if (data / SUPPLIES_FILE).is_file() else {"formato": SUPPLY_FORMAT}
     documents = _documents(data)
+    sums = payload_sums(bag)
+    for folder, _ in documents:  # everything checked before the first write
+        check_document(folder, _load_meta(folder), sums)
     info = {k: (v[0] if isinstance(v, list) else v) for k, v in bag.info.items()}
     report = ImportReport()
     with session_scope(services.sessions) as session:
@@ -500,16 +614,37 @@ def import_bag(services: Services, path: str | os.PathLike[str], *, actor: str =
         try:
             _restore_supplies(session, supplies, actor, report)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise BagRefused(f"«{SUPPLIES_FILE}» está incompleto o es inválido ({exc!r}). "
-                             "No se importó nada.") from None
-    for folder, _ in documents:
+            raise BagRefused(f"«{SUPPLIES_FILE}» está incompleto o es inválido (campo o valor: "
+                             f"{exc}). No se importó nada.") from None
+    for i, (folder, number) in enumerate(documents):
+        written = Written(services.store)
         try:
-            meta = _load_meta(folder)
-            _restore_document(services, folder, meta, root.name, info, actor, report)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BagRefused(f"Los metadatos de {folder.name} están incompletos o son inválidos "
-                             f"({exc!r}). Se restauraron {len(report.created)} documento(s) "
-                             "antes de este; corrija la bolsa y vuelva a importarla.") from None
+            _restore_document(services, folder, _load_meta(folder), root.name, info, actor,
+                              report, written)
+        except Exception as exc:
+            written.undo(services)
+            raise ImportIncomplete(_stopped(report, folder.name, [n for _, n in documents[i:]],
+                                            exc), report) from exc
         if progress:
             progress(folder.name)
     return report
+
+
+def _numbers(numbers: list[str]) -> str:
+    shown = ", ".join(numbers[:MAX_NUMBERS_SHOWN])
+    more = len(numbers) - MAX_NUMBERS_SHOWN
+    return shown + (f" y {more} más" if more > 0 else "") if numbers else "ninguno"
+
+
+def _stopped(report: ImportReport, where: str, pending: list[str], exc: BaseException) -> str:
+    """What was and was not restored when writing stopped at ``where``."""
+    if isinstance(exc, ArchivoError):
+        reason = str(exc)
+    else:
+        log.error("restauración detenida en %s", where, exc_info=exc)
+        reason = "error inesperado (el detalle quedó en el registro)"
+    done = report.restored()
+    return (f"La restauración se detuvo en {where}: {reason} Restaurados ({len(done)}): "
+            f"{_numbers(done)}. No restaurados ({len(pending)}): {_numbers(pending)}. Lo "
+            "restaurado está completo; corrija el problema y vuelva a ejecutar «archivo "
+            "import-bag»: lo que ya está no se duplica.")

@@ -8,7 +8,7 @@ import click
 from tqdm import tqdm
 
 from archive.bag_export import Selection, export_bag
-from archive.bag_import import ImportReport, import_bag
+from archive.bag_import import ImportIncomplete, ImportReport, import_bag
 
 from .common import friendly_errors, get_services
 from .runtime import require_initialized
@@ -51,8 +51,12 @@ def import_bag_cmd(ctx: click.Context, bolsa: str, actor: str) -> None:
     svc = get_services(ctx)
     require_initialized(svc)
     click.echo("Verificando la bolsa (sumas SHA-256 de todos los archivos)…", err=True)
-    with tqdm(desc="Restaurando", unit="doc") as bar:
-        report = import_bag(svc, bolsa, actor=actor, progress=lambda _n: bar.update(1))
+    try:
+        with tqdm(desc="Restaurando", unit="doc") as bar:
+            report = import_bag(svc, bolsa, actor=actor, progress=lambda _n: bar.update(1))
+    except ImportIncomplete as exc:  # what was restored is complete: index it, then say it stopped
+        wake(svc, exc.report)
+        raise
     wake(svc, report)
     _summary(report)
 
@@ -75,9 +79,17 @@ def wake(svc, report: ImportReport) -> None:  # type: ignore[no-untyped-def]
                     exc_info=True)
 
 
+def _numbers(numbers: list[str], shown: int = 20) -> str:
+    more = len(numbers) - shown
+    return ", ".join(numbers[:shown]) + (f" y {more} más" if more > 0 else "")
+
+
 def _summary(report: ImportReport) -> None:
     click.echo(f"Documentos restaurados: {len(report.created)}; ya estaban: "
                f"{len(report.reused)}; completados: {len(report.updated)}.")
+    for label, numbers in (("Restaurados", report.created), ("Completados", report.updated)):
+        if numbers:
+            click.echo(f"  {label}: {_numbers(numbers)}.")
     for old, new in sorted(report.renumbered.items()):
         click.echo(f"  {old} ya estaba en uso: se restauró como {new}.")
     if report.objects_repaired:
