@@ -23,6 +23,7 @@ from reportlab import rl_config
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from archive.pdf_info import new_canvas
 from archive.words import Word, read_words_blob, words_blob  # noqa: F401 - re-exported
 
 WEB_DPI = 150
@@ -182,7 +183,9 @@ def _draw_page(canvas: Canvas, page: PdfPage, jpeg_path: str) -> None:
     canvas.showPage()
 
 
-def build_searchable_pdf(pages: Iterable[PdfPage], out: BinaryIO) -> None:
+def build_searchable_pdf(pages: Iterable[PdfPage], out: BinaryIO, *,
+                         title: str = "Documento escaneado",
+                         subject: str = "Documento escaneado con texto buscable") -> None:
     """Write an image-over-invisible-text PDF, one page at a time.
 
     Each JPEG is embedded as is (DCTDecode, never decoded or re-encoded), so the
@@ -191,8 +194,7 @@ def build_searchable_pdf(pages: Iterable[PdfPage], out: BinaryIO) -> None:
     JPEG's dpi: A4 at 150 dpi (1240x1754 px) gives 595x842 pt.
     """
     with _binary_streams(), tempfile.TemporaryDirectory(prefix="archivo-pdf-") as tmp:
-        canvas = Canvas(out, pageCompression=1)
-        canvas.setCreator("archivo")
+        canvas = new_canvas(out, title=title, subject=subject, pageCompression=1)
         for n, page in enumerate(pages):
             # reportlab only passes a JPEG through untouched when given a .jpg file name
             # (a file-like object gets decoded just to fingerprint it).

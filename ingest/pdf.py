@@ -11,8 +11,17 @@ from .derivatives import PdfPage, build_searchable_pdf
 if TYPE_CHECKING:
     from .process import PageResult
 
+# What the PDF says about itself (reader title bar, file properties, screen readers);
+# author and language come from ``archive.pdf_info``.
+SUBJECT = "Documento escaneado del archivo de Atención al Cliente, con texto buscable (OCR)"
 
-def build_document_pdf(store: ObjectStore, pages: Iterable["PageResult"], out: BinaryIO) -> None:
+
+def pdf_title(archive_number: str | None) -> str:
+    return f"Documento {archive_number}" if archive_number else "Documento escaneado"
+
+
+def build_document_pdf(store: ObjectStore, pages: Iterable["PageResult"], out: BinaryIO, *,
+                       archive_number: str | None = None) -> None:
     """Stream pages one by one from storage into ``out`` (never all images in memory)."""
 
     def stream() -> Iterator[PdfPage]:
@@ -20,4 +29,4 @@ def build_document_pdf(store: ObjectStore, pages: Iterable["PageResult"], out: B
             yield PdfPage(jpeg=store.get_bytes(r.image_key), width=r.width, height=r.height,
                           dpi=r.dpi, words=r.words)
 
-    build_searchable_pdf(stream(), out)
+    build_searchable_pdf(stream(), out, title=pdf_title(archive_number), subject=SUBJECT)

@@ -151,7 +151,7 @@ def _process_claimed(services: Services, document_id: int, token: str,
     with session_scope(services.sessions) as session:
         doc = session.get(Document, document_id)
         assert doc is not None
-        original, attempts = doc.original, doc.attempts
+        original, attempts, number = doc.original, doc.attempts, doc.archive_number
         already_split = split.existing_batch(session, document_id) is not None
         # A document cut out of a batch has no separators left; never cut it again.
         detect = split.part_of(session, document_id) is None
@@ -163,7 +163,7 @@ def _process_claimed(services: Services, document_id: int, token: str,
     results = _run_pages(services, original, beat, detect=detect)
     if isinstance(results, split.Split):
         return split.finish(services, document_id, token, results)
-    pdf_blob = _store_pdf(services, original.sha256, results)
+    pdf_blob = _store_pdf(services, original.sha256, results, number)
     outcome = decide_outcome(services, document_id, results)
     return _finish(services, document_id, token, results, pdf_blob, outcome)
 
@@ -298,11 +298,12 @@ def _process_page(services: Services, sha256: str, page: SourcePage) -> PageResu
                       (words_obj.sha256, words_obj.size))
 
 
-def _store_pdf(services: Services, sha256: str, results: list[PageResult]) -> tuple[str, int, str]:
+def _store_pdf(services: Services, sha256: str, results: list[PageResult],
+               archive_number: str) -> tuple[str, int, str]:
     """Build the searchable PDF in a temp file and store it; returns (key, size, sha256)."""
     key = keys.pdf_key(sha256)
     with tempfile.TemporaryFile() as tmp:
-        build_document_pdf(services.store, results, tmp)
+        build_document_pdf(services.store, results, tmp, archive_number=archive_number)
         tmp.seek(0)
         stored = services.store.put(key, tmp, media_type="application/pdf")  # type: ignore[arg-type]
     return stored.key, stored.size, stored.sha256

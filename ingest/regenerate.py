@@ -337,7 +337,7 @@ def regenerate_document(services: Services, number: str, *, actor: str,
     pdf = None
     if rebuild_pdf:
         pages = [results.get(p.number) or _stored_result(services.store, p) for p in snap.pages]
-        pdf = _store_pdf(services, snap.original_sha, pages)
+        pdf = _store_pdf(services, snap.original_sha, pages, snap.number)
     result.pages, result.pdf = sorted(results), pdf is not None
     _record(services, snap, results, pdf, result, actor)
     return result
