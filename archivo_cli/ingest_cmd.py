@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from archive.enums import DocumentType
+from archive.enums import DocumentStatus, DocumentType
 from archive.errors import ArchivoError
 from ingest.accept import accept_stream
 from ingest.errors import RejectedInput
@@ -30,19 +30,20 @@ class Walk:
 
 
 def expand_paths(paths: tuple[str, ...]) -> Walk:
-    """Files as given, folders walked recursively in name order (hidden files skipped).
+    """Files as given, folders walked recursively in name order.
 
-    Inside a folder, sidecars and desktop leftovers are set aside (see
-    ``is_plainly_not_a_scan``); a file named on the command line is always tried,
+    Inside a folder, hidden files (``.DS_Store``), sidecars and desktop leftovers are
+    set aside and counted (see ``is_plainly_not_a_scan``); a file named on the
+    command line is always tried,
     so it gets its clear error if it is not a scan.
     """
     walk = Walk()
     for raw in paths:
         p = Path(raw)
         if p.is_dir():  # hidden names are skipped below the folder given, not above it
-            for f in sorted(f for f in p.rglob("*") if f.is_file()
-                            and not any(part.startswith(".") for part in f.relative_to(p).parts)):
-                (walk.skipped if _plainly_not_a_scan(f) else walk.files).append(f)
+            for f in sorted(f for f in p.rglob("*") if f.is_file()):
+                hidden = any(part.startswith(".") for part in f.relative_to(p).parts)
+                (walk.skipped if hidden or _plainly_not_a_scan(f) else walk.files).append(f)
         elif p.is_file():
             walk.files.append(p)
         else:
@@ -151,15 +152,33 @@ def _skipped_row(path: Path) -> dict[str, object]:
             "motivo": "no es un escaneo"}
 
 
+_OUTCOMES = {"rechazado": "Rechazado", "omitido": "Omitido"}  # rows that never became documents
+
+
+def _status_words(code: object) -> str:
+    """«Listo», «Revisar»: the table is read by people, the JSON keeps the codes."""
+    try:
+        return DocumentStatus(str(code)).label
+    except ValueError:
+        return _OUTCOMES.get(str(code), str(code))
+
+
+def _type_words(code: object) -> str:
+    try:
+        return DocumentType(str(code)).label if code else "-"
+    except ValueError:
+        return str(code)
+
+
 def _table(rows: list[dict[str, object]], skipped: int = 0) -> None:
-    click.echo(f"{'ARCHIVO':30} {'NÚMERO':16} {'ESTADO':10} {'TIPO':26} {'PÁG':>4}  NIS")
+    click.echo(f"{'ARCHIVO':30} {'NÚMERO':16} {'ESTADO':10} {'TIPO':30} {'PÁG':>4}  NIS")
     for r in rows:
         name = Path(str(r["archivo"])).name[:30]
         nis = ",".join(r.get("nis") or [])  # type: ignore[arg-type]
-        click.echo(f"{name:30} {str(r.get('numero') or '-'):16} {str(r['estado']):10} "
-                   f"{str(r.get('tipo') or '-'):26} {str(r.get('paginas') or '-'):>4}  {nis}")
+        click.echo(f"{name:30} {str(r.get('numero') or '-'):16} {_status_words(r['estado']):10} "
+                   f"{_type_words(r.get('tipo'))[:30]:30} {str(r.get('paginas') or '-'):>4}  {nis}")
         for part in r.get("partes") or []:  # type: ignore[attr-defined]
-            click.echo(f"{'':30} parte {part['numero']}: {part['estado']}, "
+            click.echo(f"{'':30} parte {part['numero']}: {_status_words(part['estado'])}, "
                        f"{part['paginas']} pág., NIS {','.join(part['nis']) or '-'}")
         if r.get("duplicado"):
             click.echo(f"{'':30} ya estaba archivado: no se duplicó.")
@@ -167,7 +186,7 @@ def _table(rows: list[dict[str, object]], skipped: int = 0) -> None:
             click.echo(f"{'':30} {r['error']}")
     counts: dict[str, int] = {}
     for r in rows:
-        counts[str(r["estado"])] = counts.get(str(r["estado"]), 0) + 1
+        counts[_status_words(r["estado"])] = counts.get(_status_words(r["estado"]), 0) + 1
     parts = [", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))] if counts else []
     if skipped:
         parts.append(f"omitidos: {skipped}, no son escaneos")

@@ -149,6 +149,12 @@ def read_head(path: str | os.PathLike[str]) -> bytes:
         return fh.read(HEAD_BYTES)
 
 
+def is_junk_name(name: str) -> bool:
+    """A desktop's or office suite's leftover (``Thumbs.db``, ``.DS_Store``, ``~$x.docx``)."""
+    lowered = name.lower()
+    return lowered in JUNK_NAMES or lowered.startswith(_JUNK_PREFIXES)
+
+
 def is_plainly_not_a_scan(name: str, head: bytes) -> bool:
     """Whether a file met while walking a folder should be skipped instead of archived.
 
@@ -161,9 +167,9 @@ def is_plainly_not_a_scan(name: str, head: bytes) -> bool:
     """
     if detect(head) is not None:
         return False
-    lowered = name.lower()
-    if lowered in JUNK_NAMES or lowered.startswith(_JUNK_PREFIXES):
+    if is_junk_name(name):
         return True
+    lowered = name.lower()
     extension = os.path.splitext(lowered)[1]
     if extension in SCAN_EXTENSIONS:
         return False

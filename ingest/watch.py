@@ -23,7 +23,7 @@ from archive.services import Services
 
 from .accept import accept_stream
 from .errors import RejectedInput
-from .sniff import is_plainly_not_a_scan, read_head
+from .sniff import is_junk_name, is_plainly_not_a_scan, read_head
 from .status import is_final, summaries
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,10 @@ class FolderWatcher:
                 if path.is_file():
                     self._take(path, move=False)
         for path in sorted(self.folder.iterdir()):
-            if not path.is_file() or path.name.startswith("."):
+            if not path.is_file():
                 continue
+            if path.name.startswith(".") and not is_junk_name(path.name):
+                continue  # a copy in progress (rsync, some scanners) until it is renamed
             if path in self.unmovable and self.unmovable[path] == _signature(path):
                 continue
             if self._settled(path, now):

@@ -82,7 +82,9 @@ def _junk_folder(folder: Path) -> set[str]:
     (sub / "roto.pdf").write_bytes(b"<html>no soy un pdf</html>")
     small = Image.new("L", (40, 20), 255)
     small.save(sub / "parece-xml.xml", "PNG")  # a scan with a wrong name is still a scan
-    return {"escaneo-001.xml", "escaneo-001.json", "Thumbs.db", "desktop.ini", "LEAME"}
+    (sub / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + b"\x00" * 16)
+    return {"escaneo-001.xml", "escaneo-001.json", "Thumbs.db", "desktop.ini", "LEAME",
+            ".DS_Store"}
 
 
 def test_ingest_folder_skips_junk_and_counts_it(tmp_path: Path) -> None:
@@ -99,7 +101,8 @@ def test_ingest_folder_skips_junk_and_counts_it(tmp_path: Path) -> None:
     assert _documents(tmp_path / "var") == ["escaneo-001.png", "parece-xml.xml", "roto.pdf"]
 
     table = _run(env, "ingest", str(folder))
-    assert "omitidos: 5, no son escaneos" in table.output
+    assert "omitidos: 6, no son escaneos" in table.output
+    assert "Resumen: Recibido: 3" in table.output  # words, not codes
     assert _documents(tmp_path / "var") == ["escaneo-001.png", "parece-xml.xml", "roto.pdf"]
 
 
@@ -128,11 +131,14 @@ def test_scanner_folder_sets_junk_aside_without_documents(tmp_path: Path) -> Non
     scans.write(img, folder / "escaneo-002.png", "PNG")
     (folder / "escaneo-002.xml").write_bytes(SIDECAR_XML)
     (folder / "Thumbs.db").write_bytes(OLE_HEADER)
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1" + b"\x00" * 16)
+    (folder / ".escaneo-003.png.partial").write_bytes(b"\x89PNG")  # still being copied
     (folder / "roto.pdf").write_bytes(b"<html>no soy un pdf</html>")
     watcher.poll(1.0)
     watcher.poll(2.5)
     skipped = sorted(p.name for p in (folder / "omitidos").iterdir())
-    assert skipped == ["Thumbs.db", "escaneo-002.xml"]
+    assert skipped == [".DS_Store", "Thumbs.db", "escaneo-002.xml"]
+    assert (folder / ".escaneo-003.png.partial").is_file()  # left alone until renamed
     assert (folder / "procesados" / "escaneo-002.png").is_file()
     assert (folder / "rechazados" / "roto.pdf").is_file()  # a damaged scan still explains itself
     with read_scope(svc.sessions) as db:
