@@ -73,16 +73,21 @@ import math  # noqa: E402
 import struct  # noqa: E402
 import tempfile  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
+from typing import Union  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytesseract  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from archive.errors import ArchivoError  # noqa: E402
+from ingest import scratch as scratch_space  # noqa: E402
 from ingest.errors import RejectedInput, TransientError  # noqa: E402
 from archive.words import Word  # noqa: E402
 
 TESSERACT_CMD = "tesseract"
+# Where page images and Tesseract's output are written: ARCHIVO_HOME/tmp for a worker
+# (ingest.process passes it); None, the system temporary folder (library use, tests).
+Scratch = Union[str, "os.PathLike[str]", None]
 SUSPECT_CONF = 65.0  # mean word confidence below which the orientation is double-checked
 UNSURE = 0.5  # analysis confidence below which the orientation is double-checked anyway
 SHORT_TEXT = 120  # characters read below which every orientation is compared by OCR
@@ -328,7 +333,7 @@ def detect_orientation(image: Image.Image, *, dpi: int | None = None) -> tuple[i
     geometry = analyse_page(image, dpi)
     if geometry.confidence >= UNSURE:
         return geometry.rotation, geometry.confidence
-    osd = _osd(_gray(image), dpi, timeout_s=60)
+    osd = _osd(_gray(image), dpi, timeout_s=60, scratch=None)
     if osd is not None and osd[1] >= 1.0:
         return osd[0], min(1.0, osd[1] / 10.0)
     return geometry.rotation, geometry.confidence
@@ -391,6 +396,26 @@ def _call(fn, *args: object, languages: str = "", **kwargs: object) -> str:  # t
         raise
 
 
+def _scratch_run(root: Scratch, kind: str) -> tempfile.TemporaryDirectory[str]:
+    """A private folder for one Tesseract run (see ``ingest.scratch``)."""
+    return scratch_space.run_dir(tempfile.gettempdir() if root is None else root, kind)
+
+
+def _tesseract(path: str, extension: str, *, lang: str, config: str, timeout: float,
+               languages: str = "") -> str:
+    """Run Tesseract on ``path`` with its output beside it, and return that output.
+
+    pytesseract's ``image_to_*`` would put the output in the system temporary
+    folder (``tess_*``), where a killed worker leaves it; here it stays in the
+    run's own private folder.
+    """
+    base = os.path.join(os.path.dirname(path), "salida")
+    _call(pytesseract.pytesseract.run_tesseract, path, base, extension, lang, config=config,
+          timeout=timeout, languages=languages)
+    with open(f"{base}.{extension}", encoding="utf-8") as fh:
+        return fh.read()
+
+
 def _raise_for(status: int, err: str, languages: str) -> None:
     if "Failed loading language" in err or "Could not initialize tesseract" in err:
         try:
@@ -419,11 +444,12 @@ def _write_page(image: Image.Image, directory: str,
     if image.mode != "L":
         # Explicit: Pillow would otherwise reuse the source's compression (e.g. Group 4,
         # which fails on 8-bit pages) from ``image.info``.
-        (image.crop(box) if box else image).save(path, format="TIFF", compression="raw")
+        with open(scratch_space.open_private(path), "wb") as out:
+            (image.crop(box) if box else image).save(out, format="TIFF", compression="raw")
         return path
     left, top, right, bottom = box or (0, 0, image.width, image.height)
     width, height = right - left, bottom - top
-    with open(path, "wb") as fh:
+    with open(scratch_space.open_private(path), "wb") as fh:
         fh.write(_tiff_header(width, height))
         rows = max(1, 4_000_000 // width)
         for y in range(top, bottom, rows):
@@ -452,16 +478,17 @@ def _tiff_header(width: int, height: int) -> bytes:
     return b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", _TIFF_TAGS) + ifd + b"\0" * 4
 
 
-def _osd(gray: Image.Image, dpi: int | None, *, timeout_s: float) -> tuple[int, float] | None:
+def _osd(gray: Image.Image, dpi: int | None, *, timeout_s: float,
+         scratch: Scratch) -> tuple[int, float] | None:
     """Tesseract OSD on a ~150 dpi copy: (clockwise rotation, confidence), or None if unsure."""
     factor = max(1, round(dpi / _OSD_DPI)) if dpi else 1
     small = gray.reduce(factor) if factor > 1 else gray
     osd_dpi = (dpi or 300) // factor
-    with tempfile.TemporaryDirectory(prefix="archivo-osd-") as tmp:
+    with _scratch_run(scratch, "osd") as tmp:
         path = _write_page(small, tmp)
         try:
-            out = _call(pytesseract.image_to_osd, path, config=f"--psm 0 --dpi {osd_dpi}",
-                        timeout=timeout_s)
+            out = _tesseract(path, "osd", lang="osd", config=f"--psm 0 --dpi {osd_dpi}",
+                             timeout=timeout_s)
         except (_Timeout, RejectedInput, TransientError):
             return None  # typically "Too few characters"
     fields = {}
@@ -518,14 +545,16 @@ def _mean_conf(words: list[Word]) -> float:
 
 
 def _tesseract_pass(
-    page: Image.Image, dpi: int, languages: str, timeout_s: int, ink_level: int | None = None
+    page: Image.Image, dpi: int, languages: str, timeout_s: int, ink_level: int | None = None,
+    scratch: Scratch = None,
 ) -> _Pass:
     box = content_box(page, ink_level, dpi) if ink_level is not None else None
-    with tempfile.TemporaryDirectory(prefix="archivo-ocr-") as tmp:
+    with _scratch_run(scratch, "ocr") as tmp:
         path = _write_page(page, tmp, box)
         try:
-            tsv = _call(pytesseract.image_to_data, path, lang=languages, config=f"--dpi {dpi}",
-                        timeout=timeout_s, languages=languages)
+            tsv = _tesseract(path, "tsv", lang=languages,
+                             config=f"-c tessedit_create_tsv=1 --dpi {dpi}", timeout=timeout_s,
+                             languages=languages)
         except _Timeout as exc:
             raise RejectedInput(
                 "tiempo",
@@ -639,7 +668,7 @@ def _suspect(ocr: _Pass) -> bool:
 
 
 def _other_turns(gray: Image.Image, dpi: int, rotation: int, first: _Pass,
-                 timeout_s: int) -> list[int]:
+                 timeout_s: int, scratch: Scratch = None) -> list[int]:
     """Rotations worth a second pass: OSD's opinion, or if it cannot tell, the likely mistake.
 
     Short text gets every rotation: OSD and the cheap analysis are both unreliable
@@ -650,7 +679,7 @@ def _other_turns(gray: Image.Image, dpi: int, rotation: int, first: _Pass,
     if _letters(first) < SHORT_TEXT:
         return [turn for turn in (0, 90, 180, 270) if turn != rotation]
     turns: list[int] = []
-    osd = _osd(gray, dpi, timeout_s=min(timeout_s, 60))
+    osd = _osd(gray, dpi, timeout_s=min(timeout_s, 60), scratch=scratch)
     if osd is not None and osd[1] >= 0.5:
         turns.append(osd[0])
     elif _sideways(first.words):
@@ -676,7 +705,8 @@ def _release(page: Image.Image, gray: Image.Image) -> None:
 
 
 def ocr_page(
-    image: Image.Image, *, dpi: int, languages: str = "spa+eng", timeout_s: int = 300
+    image: Image.Image, *, dpi: int, languages: str = "spa+eng", timeout_s: int = 300,
+    scratch: Scratch = None,
 ) -> OcrResult:
     """Turn the page upright, straighten it and OCR it with a single Tesseract run.
 
@@ -684,6 +714,7 @@ def ocr_page(
     boxed sideways), when the orientation guess was unsure, or when there is
     little text (a line or two, where every guess is weak): other orientations,
     always including the page as it came, are OCR'd and the best pass is kept.
+    The page image and Tesseract's output are written under ``scratch`` only.
     """
     if dpi <= 0:
         raise ValueError(f"dpi must be positive, not {dpi}")
@@ -691,18 +722,19 @@ def ocr_page(
     geometry = analyse_page(gray, dpi)
     rotation = geometry.rotation
     page, skew = _correct(gray, geometry, rotation)
-    best = _tesseract_pass(page, dpi, languages, timeout_s, geometry.ink_level)
+    best = _tesseract_pass(page, dpi, languages, timeout_s, geometry.ink_level, scratch)
     letters = _letters(best)
     # Short garbage can score well (an upside-down two-line page read at 71), so an
     # unsure guess or a short text is always checked once there is something to read.
     check = letters >= 6 and (geometry.confidence < UNSURE or letters < SHORT_TEXT
                               or _suspect(best))
     if check or (rotation != 0 and letters < 6):
-        turns = _other_turns(gray, dpi, rotation, best, timeout_s) if check else [0]
+        turns = _other_turns(gray, dpi, rotation, best, timeout_s, scratch) if check else [0]
         _release(page, gray)  # rebuilt below: never three full-size pages at once
         for turn in turns:
             other_page, _ = _correct(gray, geometry, turn)
-            other = _tesseract_pass(other_page, dpi, languages, timeout_s, geometry.ink_level)
+            other = _tesseract_pass(other_page, dpi, languages, timeout_s, geometry.ink_level,
+                                    scratch)
             _release(other_page, gray)
             if _better(other, turn, best, rotation):
                 best, rotation = other, turn

@@ -27,7 +27,7 @@ from archive.models import Blob, Document, Page, derivative_sums
 from archive.errors import StorageError
 from archive.services import Services
 
-from . import claims, split
+from . import claims, scratch, split
 from .derivatives import scale_words, thumbnail, web_image, words_blob
 from .errors import RejectedInput, TransientError
 from .limits import Limits
@@ -77,25 +77,13 @@ class PageResult:
 
 
 def scratch_dir(services: Services) -> Path:
-    """Per-archive scratch space; what a killed worker leaves here is swept on start."""
-    path = services.settings.home / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """Per-archive private scratch space (0700); what a killed worker leaves here is swept on start."""
+    return scratch.private_root(services.settings.home / "tmp")
 
 
-def sweep_scratch(services: Services, older_than_s: float = 6 * 3600) -> int:
-    """Remove scratch folders older than any live document run could be."""
-    import time
-
-    removed = 0
-    for entry in scratch_dir(services).iterdir():
-        try:
-            if time.time() - entry.stat().st_mtime > older_than_s:
-                shutil.rmtree(entry, ignore_errors=True)
-                removed += 1
-        except FileNotFoundError:
-            continue
-    return removed
+def sweep_scratch(services: Services) -> int:
+    """Remove what dead workers left in the scratch space (see ``ingest.scratch.sweep``)."""
+    return scratch.sweep(scratch_dir(services))
 
 
 def limits_of(services: Services) -> Limits:
@@ -189,7 +177,7 @@ def _run_pages(services: Services, original: Blob, beat: claims.Heartbeat, *,
     sent are discarded (their part is OCR'd as its own document later).
     """
     limits = limits_of(services)
-    workdir = Path(tempfile.mkdtemp(prefix="doc-", dir=scratch_dir(services)))
+    workdir = scratch.make_dir(scratch_dir(services), "doc")
     try:
         path = workdir / "original"
         with services.store.open(original.storage_key) as src, path.open("wb") as dst:
@@ -246,7 +234,7 @@ def _rebuild_parts(services: Services, document_id: int, original: Blob,
     if not cuts:
         return []
     limits = limits_of(services)
-    workdir = Path(tempfile.mkdtemp(prefix="lote-", dir=scratch_dir(services)))
+    workdir = scratch.make_dir(scratch_dir(services), "lote")
     try:
         path = workdir / "original"
         with services.store.open(original.storage_key) as src, path.open("wb") as dst:
@@ -279,7 +267,7 @@ def _process_page(services: Services, sha256: str, page: SourcePage) -> PageResu
     else:
         with ocr_slots(settings.ocr_workers):
             result = ocr_page(page.image, dpi=page.dpi, languages=settings.ocr_languages,
-                              timeout_s=settings.page_timeout_s)
+                              timeout_s=settings.page_timeout_s, scratch=scratch_dir(services))
         image, text, words, conf = result.image, result.text, result.words, result.mean_conf
         rotation, skew, source = result.rotation, result.skew, "ocr"
     web = web_image(image, page.dpi)

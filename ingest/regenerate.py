@@ -18,7 +18,6 @@ stored text is kept and the page is named in the result.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from archive.storage import ObjectStore
 from archive.storage.base import copy_hashing
 from archive.words import read_words_blob
 
-from . import split
+from . import scratch, split
 from .errors import RejectedInput
 from .pages import iter_pages
 from .process import PageResult, _process_page, _record_pdf, _store_pdf, limits_of, scratch_dir
@@ -323,7 +322,7 @@ def regenerate_document(services: Services, number: str, *, actor: str,
     rebuild_pdf = everything or result.pdf_found is not None
     if not wanted and not rebuild_pdf:
         return result
-    workdir = Path(tempfile.mkdtemp(prefix="regenerar-", dir=scratch_dir(services)))
+    workdir = scratch.make_dir(scratch_dir(services), "regenerar")
     try:
         path = workdir / "original"
         _fetch_original(services, snap, path)
