@@ -12,6 +12,7 @@ import click
 from tqdm import tqdm
 
 from archive import audit_anchor, fixity
+from archive.localtime import fmt_date
 from archive.services import Services
 from search.check import IndexReport, check_consistency, repair
 from search.indexer import REBUILD_BATCH, rebuild
@@ -49,7 +50,7 @@ def _print_results(res: SearchResults) -> None:
     click.echo(f"{res.total} {noun} — página {res.page} de {res.pages}, orden: {res.sort}")
     first = (res.page - 1) * res.per_page
     for n, h in enumerate(res.hits, start=first + 1):
-        date = h.document_date.isoformat() if h.document_date else "sin fecha"
+        date = fmt_date(h.document_date) if h.document_date else "sin fecha"
         nis = f"NIS {', '.join(h.nis)}" if h.nis else "sin NIS"
         score = "" if h.score is None or res.mode == MODE_EXACT else f"  puntaje {h.score:.2f}"
         click.echo(f"{n:3}. {h.archive_number}  {h.doc_type_label}  {date}  {nis}  "

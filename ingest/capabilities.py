@@ -9,7 +9,7 @@ before using the reader, and start-up (``archivo serve``/``worker``) and
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,11 +33,13 @@ class Missing:
 
 @lru_cache(maxsize=1)
 def qr_reader_available() -> bool:
-    """zxing-cpp (a runtime dependency) can be imported; a broken install says so once."""
+    """zxing-cpp (a runtime dependency) loads; a missing or broken one (a shared library
+    that does not load) is said once at start-up instead of failing on every page."""
     try:
-        return importlib.util.find_spec("zxingcpp") is not None
-    except (ImportError, ValueError):
+        importlib.import_module("zxingcpp")
+    except Exception:  # noqa: BLE001 - ImportError, OSError from the native library, ...
         return False
+    return True
 
 
 @lru_cache(maxsize=1)

@@ -99,7 +99,7 @@ class Mapping:
                                for k in missing)
             present = ", ".join(h.strip() for h in header) or "ninguna"
             raise ArchivoError(f"Falta una columna obligatoria: {wanted}. Columnas del archivo: "
-                               f"{present}. Indique los nombres en un archivo de mapeo (--mapeo).")
+                               f"{present}. Indique los nombres de sus columnas en un archivo de mapeo.")
         return found
 
 
