@@ -19,6 +19,7 @@ from . import audit
 from .errors import ArchivoError
 from .enums import Role
 from .models import ApiToken, AuditEvent, RegionalUnit, User, WebSession, utcnow
+from .text_input import has_control_characters
 from .users import MIN_PASSWORD, generate_password, hash_password
 
 MAX_FAILURES = 5
@@ -65,10 +66,6 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
     return moment
 
 
-def _has_control_chars(text: str) -> bool:
-    return any(c < " " or "\x7f" <= c <= "\x9f" for c in text)
-
-
 def authenticate(session: Session, username: str, password: str,
                  now: dt.datetime | None = None) -> User:
     """The user for these credentials, or LoginRefused; failures count toward a lock.
@@ -80,7 +77,8 @@ def authenticate(session: Session, username: str, password: str,
     """
     now = now or utcnow()
     user = None
-    if not (_has_control_chars(username) or _has_control_chars(password)):
+    if not (has_control_characters(username, multiline=False)
+            or has_control_characters(password, multiline=False)):
         user = session.scalar(select(User).where(User.username == username.strip().lower()))
     locked_until = _aware(user.locked_until) if user is not None else None
     if user is None or (locked_until and locked_until > now):

@@ -65,12 +65,14 @@ def create_app(services: Services | None = None, *, warm_search: bool | None = N
 
     from importlib import import_module
 
-    from . import errors, nav, security
+    from . import converters, errors, nav, security
 
+    converters.register(app)  # before the blueprints: their <int:...> rules bind to it
     for name in BLUEPRINT_MODULES:
         app.register_blueprint(import_module(f"{__name__}.{name}").bp)
     errors.register(app)
     app.before_request(_host_checker(services.settings.trusted_hosts))
+    app.before_request(bodies.bound_body)  # before the CSRF check reads the form
     app.before_request(security.enforce_access)
     app.after_request(_security_headers(_content_policy(services.settings)))
     app.after_request(security.no_store)

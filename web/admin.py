@@ -42,6 +42,7 @@ from archive.registry import (ImportReport, add_regional_unit, import_supplies,
 from archive.services import Services
 from archive.users import create_user
 
+from .bodies import accepts_files
 from . import services_of
 from .security import current_user, requires
 
@@ -299,6 +300,7 @@ def supply_import() -> str:
 
 
 @bp.post("/suministros/importar")
+@accepts_files
 @requires(Role.ADMIN)
 def run_import() -> tuple[str, int]:
     upload = request.files.get("archivo")

@@ -43,6 +43,7 @@ from ingest.accept import Accepted, accept_stream
 from ingest.errors import RejectedInput
 from ingest.status import DocumentSummary, is_final, summaries
 
+from .bodies import accepts_files
 from . import services_of
 from .edits import CONFIRM_FIELD, wake_indexer
 from .errors import MESSAGES, error_response
@@ -233,6 +234,7 @@ def page() -> str:
 
 
 @bp.post("/subir")
+@accepts_files
 @requires(Role.ARCHIVISTA)
 def submit() -> tuple[str, int]:
     """The form without JavaScript: every file of the request, one after the other."""
@@ -262,6 +264,7 @@ def submit() -> tuple[str, int]:
 
 
 @bp.post("/subir/archivo")
+@accepts_files
 @requires(Role.ARCHIVISTA)
 def file() -> tuple[Response, int]:
     """One file (field ``archivo``) with the batch fields; 202 with the document's number."""

@@ -17,6 +17,7 @@ from archive.errors import ArchivoError
 from archive.localtime import iso_local
 from archive.nis import MAX_NIS, normalize_nis_list, too_many_nis_message
 from archive.services import Services
+from archive.text_input import has_control_characters
 
 from .. import services_of
 from ..security import current_user
@@ -160,7 +161,8 @@ def _bounded_body() -> bytes:
 
 
 def _check_shape(body: object) -> None:
-    """Refuse nesting past ``MAX_JSON_DEPTH`` and lists past ``MAX_JSON_ITEMS``.
+    """Refuse nesting past ``MAX_JSON_DEPTH``, lists past ``MAX_JSON_ITEMS`` and text with
+    control characters (PostgreSQL refuses a NUL in text with an error, not a 4xx).
 
     Walked with an explicit stack: a recursive walk would fail on the very input it guards.
     """
@@ -176,6 +178,10 @@ def _check_shape(body: object) -> None:
                           f"{MAX_JSON_ITEMS}.")
             children = ((key, v) for v in value)
         else:
+            if isinstance(value, str) and has_control_characters(value):
+                where = f"El campo «{key}»" if key else "Un texto del cuerpo"
+                fail(422, f"{where} contiene caracteres de control (por ejemplo NUL); "
+                          "envíe solo texto.")
             continue
         if depth > MAX_JSON_DEPTH:
             fail(422, DEPTH_MESSAGE)
