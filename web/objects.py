@@ -17,6 +17,7 @@ from archive.db import read_scope
 from archive.errors import ObjectNotFound
 from archive.models import Blob
 from archive.storage import CHUNK_SIZE
+from archive.storage.base import check_key
 from archive.storage.signing import verify_signed_url
 
 from . import services_of
@@ -43,6 +44,10 @@ def signed_object(key: str) -> Response:
     if not verify_signed_url(svc.secret_key, key, request.args.get("expira", ""),
                              request.args.get("firma", "")):
         abort(403, description="El enlace no es válido o ya venció. Pida uno nuevo.")
+    try:  # a key the store refuses (``..``, absolute) names no object, even when signed
+        check_key(key)
+    except ValueError:
+        abort(404, description="El archivo solicitado no existe.")
     try:
         info = svc.store.stat(key)
     except ObjectNotFound:

@@ -24,8 +24,10 @@ from archive.editing import DocumentChanges, add_note, set_links, update_documen
 from archive.enums import Role
 from archive.models import Document, Page
 from archive.nis_check import nis_warnings
+from archive.text_input import has_control_characters
 from ingest.accept import accept_stream
 
+from ..bodies import accepts_files
 from ..edits import wake_indexer
 from ..downloads import record_original_view, safe_filename, send_object
 from ..security import requires
@@ -54,6 +56,11 @@ MAX_PER_PAGE = 100  # as /search: each document is read in full, page texts asid
 MAX_PAGE = 100_000
 
 
+def _control_message(label: str) -> str:
+    return (f"{label} contiene caracteres de control (por ejemplo, un salto de línea o un "
+            "carácter nulo) que no se pueden guardar. Quítelos y vuelva a intentarlo.")
+
+
 def _too_big_message(limit: int) -> str:
     return (f"El archivo supera el tamaño máximo de {limit // (1024 * 1024)} MB. Divida el "
             "documento o pida que se amplíe ARCHIVO_MAX_ARCHIVO_MB.")
@@ -66,6 +73,7 @@ def _client_filename(raw: str | None) -> str:
 
 
 @bp.post("/documents")
+@accepts_files
 @requires(Role.ARCHIVISTA)
 def upload_document() -> tuple[Response, int]:
     svc = services()
@@ -85,6 +93,8 @@ def upload_document() -> tuple[Response, int]:
     notes = (request.form.get("notas") or "").strip()
     if len(notes) > MAX_NOTES:
         fail(422, f"Las notas admiten hasta {MAX_NOTES} caracteres.")
+    if has_control_characters(notes):  # a multipart form: not seen by the body checks
+        fail(422, _control_message("Las notas"))
     upload = files[0]
     who = actor()
     accepted = accept_stream(svc, upload.stream, _client_filename(upload.filename), actor=who,
@@ -153,6 +163,8 @@ def _text_field(body: dict[str, Any], key: str, limit: int, label: str, *,
         return ""
     if not isinstance(value, str):
         fail(422, f"«{key}» debe ser un texto" + (" o null." if clearable else "."))
+    if has_control_characters(value, multiline=False):  # one line: no tab or line break either
+        fail(422, _control_message(label))
     if len(value.strip()) > limit:
         fail(422, f"{label} no puede tener más de {limit} caracteres.")
     return value
