@@ -12,6 +12,7 @@ TYPED_NIS = "4992383"
 
 def test_archivist_corrects_and_confirms_a_document_from_the_review_queue(
         live: LiveArchive, open_as: OpenAs) -> None:
+    live.register("1000001", [])  # a registry exists (whatever ran before), without 4992383
     scan = live.scan("nota-revision.png", seed=41, lines=[
         "NOTA DE MESA DE ENTRADA", "",
         "El titular solicita copia de su contrato de suministro",
