@@ -131,6 +131,7 @@ class Writers:
     blocked: bool = False
     long_transactions: int = 0
     oldest_s: float | None = None
+    waiting_on_locks: int = 0  # PostgreSQL sessions waiting for another's lock right now
 
 
 def check_writers(engine: Engine, *, wait_s: float, long_s: float) -> Writers:
@@ -168,8 +169,15 @@ _LONG_TRANSACTIONS = text(
     "AND xact_start < clock_timestamp() - make_interval(secs => :limit)")
 
 
+_LOCK_WAITS = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'")
+
+
 def _postgres_long_transactions(engine: Engine, long_s: float) -> Writers:
     with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
         count, oldest = conn.execute(_LONG_TRANSACTIONS, {"limit": long_s}).one()
+        waiting = conn.execute(_LOCK_WAITS).scalar_one()
     return Writers(long_transactions=int(count or 0),
-                   oldest_s=float(oldest) if oldest is not None else None)
+                   oldest_s=float(oldest) if oldest is not None else None,
+                   waiting_on_locks=int(waiting or 0))

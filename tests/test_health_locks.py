@@ -21,8 +21,10 @@ from web import create_app, health
 
 @pytest.fixture
 def quick_probe(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The probe waits a fraction of a second for the lock instead of its usual seconds."""
+    """The probe waits a fraction of a second for the lock instead of its usual seconds,
+    and every call probes anew (no reuse of the last answer)."""
     monkeypatch.setattr(health, "WRITE_WAIT_S", 0.2)
+    monkeypatch.setattr(health, "PROBE_TTL_S", 0.0)
 
 
 def _sqlite_path(services: Services) -> str:
@@ -132,3 +134,57 @@ def test_a_long_postgres_transaction_is_reported(pg_database: str) -> None:
     finally:
         engine.dispose()
         other.dispose()
+
+
+def test_public_healthz_calls_share_one_probe(services: Services, monkeypatch: pytest.MonkeyPatch,
+                                              held_write_lock: sqlite3.Connection) -> None:
+    """/healthz is public and a probe may wait: calls arriving within the reuse time get
+    the last answer instead of each holding a server thread for the wait."""
+    monkeypatch.setattr(health, "WRITE_WAIT_S", 0.2)
+    calls: list[float] = []
+    real = health.check_writers
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs["wait_s"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(health, "check_writers", counted)
+    health._last_probe.clear()
+    client = create_app(services).test_client()
+    answers = [client.get("/healthz").status_code for _ in range(5)]
+    assert answers == [503] * 5 and len(calls) == 1
+
+
+@pytest.mark.postgres
+def test_sessions_waiting_on_a_lock_are_reported(pg_database: str) -> None:
+    import threading
+
+    holder, waiter, probe = (create_engine(pg_database) for _ in range(3))
+    try:
+        with holder.begin() as conn:
+            conn.execute(text("CREATE TABLE IF NOT EXISTS espera (x int)"))
+        with holder.connect() as conn:
+            conn.execute(text("LOCK TABLE espera IN ACCESS EXCLUSIVE MODE"))  # kept open
+
+            def blocked_read() -> None:
+                with waiter.connect() as other:
+                    other.execute(text("SET lock_timeout = '5s'"))
+                    try:
+                        other.execute(text("SELECT count(*) FROM espera"))
+                    except Exception:  # noqa: BLE001 - the timeout ends the wait
+                        pass
+
+            thread = threading.Thread(target=blocked_read)
+            thread.start()
+            found = None
+            for _ in range(50):  # until the reader is seen waiting
+                found = check_writers(probe, wait_s=0.2, long_s=3600)
+                if found.waiting_on_locks:
+                    break
+                threading.Event().wait(0.1)
+            assert found is not None and found.waiting_on_locks >= 1
+            conn.rollback()
+            thread.join(10)
+    finally:
+        for engine in (holder, waiter, probe):
+            engine.dispose()

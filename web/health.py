@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 from typing import Callable
 
 from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from archive.db import check_database, check_writers, read_scope
+from archive.db import Writers, check_database, check_writers, read_scope
 from archive.errors import ArchivoError
 from archive.migrate import is_current
 from archive.queue import backlog, check_queue
@@ -29,6 +32,7 @@ WARNING = "aviso"  # a check may return {"estado": WARNING, ...}: degraded, stil
 # A write waiting this long for SQLite's lock is already a failure people notice; the probe
 # waits at most this long.
 WRITE_WAIT_S = 3.0
+PROBE_TTL_S = 5.0  # one write-lock probe answers every /healthz call for this long
 LONG_TRANSACTION_S = 60.0  # PostgreSQL: a transaction open this long holds locks and rows
 STALE_WAIT = dt.timedelta(minutes=30)  # oldest «recibido» document: the queue is not moving
 
@@ -79,15 +83,40 @@ def _minutes(span: dt.timedelta) -> int:
     return int(span.total_seconds() // 60)
 
 
+_probe_lock = threading.Lock()
+_last_probe: dict[str, tuple[float, Writers]] = {}  # database URL -> (when, what it found)
+
+
+def _writers(engine: Engine) -> Writers:
+    """The write-lock probe, at most one at a time and reused for ``PROBE_TTL_S``: /healthz
+    is public, and each probe may wait ``WRITE_WAIT_S``; callers arriving meanwhile get the
+    last answer instead of occupying a server thread each."""
+    key = str(engine.url)
+    last = _last_probe.get(key)
+    if last is not None and time.monotonic() - last[0] < PROBE_TTL_S:
+        return last[1]
+    if not _probe_lock.acquire(blocking=False):
+        return last[1] if last is not None else Writers()  # a probe is running right now
+    try:
+        found = check_writers(engine, wait_s=WRITE_WAIT_S, long_s=LONG_TRANSACTION_S)
+        _last_probe[key] = (time.monotonic(), found)
+        return found
+    finally:
+        _probe_lock.release()
+
+
 def _writing() -> Details:
     """A writer holding SQLite's lock makes every change wait or fail while reads still
     answer: the database check alone would keep saying ok."""
-    writers = check_writers(services_of(current_app).engine, wait_s=WRITE_WAIT_S,
-                            long_s=LONG_TRANSACTION_S)
+    writers = _writers(services_of(current_app).engine)
     if writers.blocked:
         raise ArchivoError(f"Otra operación tiene tomada la base de datos para escritura desde "
                            f"hace más de {WRITE_WAIT_S:g} s: los cambios esperan o fallan. "
                            "Revise si sigue en curso una importación o una edición grande.")
+    if writers.waiting_on_locks:
+        return {"estado": WARNING, "esperando_bloqueos": writers.waiting_on_locks,
+                "avisos": [f"{writers.waiting_on_locks} sesión(es) de la base de datos esperan "
+                           "un bloqueo que tiene otra: los cambios se demoran."]}
     if writers.long_transactions:
         oldest = int(writers.oldest_s or 0)
         return {"estado": WARNING, "transacciones_largas": writers.long_transactions,
