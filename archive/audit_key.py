@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
+import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,8 @@ from sqlalchemy.orm import Session
 
 from .errors import ConfigError
 from .models import AuditEvent
+
+log = logging.getLogger(__name__)
 
 ENV = "ARCHIVO_CLAVE_AUDITORIA"
 FILE_NAME = "clave_auditoria"
@@ -64,6 +68,20 @@ def parse(value: str, where: str) -> AuditKey:
     return AuditKey(match["secret"].encode(), int(match["since"] or 1))
 
 
+def exposure(path: Path) -> str | None:
+    """A Spanish warning when the key file can be read by others than its owner: anyone
+    who reads it can re-seal an edited chain (the anchors still catch that)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if mode & 0o077 == 0:
+        return None
+    return (f"La clave de auditoría {path} la pueden leer otros usuarios del sistema "
+            f"(permisos {stat.filemode(mode)}): déjela solo para el dueño con "
+            f"«chmod 600 {path}».")
+
+
 class KeySource:
     """Loads (or, exactly once, creates) one archive's key; attached to its sessions.
 
@@ -90,11 +108,14 @@ class KeySource:
         if environ.get(ENV):
             return parse(environ[ENV], ENV)
         try:
-            return parse(self.path.read_text(), str(self.path))
+            key = parse(self.path.read_text(), str(self.path))
         except FileNotFoundError:
             return self._create(session)
         except OSError as exc:
             raise ConfigError(ENV, f"no se puede leer {self.path}: {exc.strerror}.") from exc
+        if (warning := exposure(self.path)) is not None:
+            log.warning("%s", warning)
+        return key
 
     def _create(self, session: Session) -> AuditKey:
         sealed = session.scalar(select(AuditEvent.id).where(AuditEvent.mac.is_not(None)).limit(1))

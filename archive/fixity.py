@@ -42,7 +42,7 @@ from typing import Any, Iterable, Iterator, Protocol
 from sqlalchemy import func, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
-from . import audit, audit_anchor
+from . import audit, audit_anchor, audit_key
 from .db import session_scope
 from .enums import DocumentStatus
 from .errors import ObjectNotFound
@@ -173,6 +173,7 @@ class AuditReport:
     anchors: int = 0  # anchors read and compared
     invalid_anchors: list[str] = field(default_factory=list)  # Spanish lines
     anchored: audit_anchor.AnchorWrite | None = None  # the head anchored by this check
+    key_warning: str | None = None  # the key file is readable by others (Spanish)
 
     @property
     def problem_count(self) -> int:
@@ -538,7 +539,8 @@ def check_audit(services: Services, progress: Progress | None = None, *,
         total = session.scalar(select(func.count(AuditEvent.id))) or 0
         key = services.audit_key(session)
     progress.stage("Verificando auditoría", total)
-    report = AuditReport(events=total, sealed_since=key.since)
+    report = AuditReport(events=total, sealed_since=key.since,
+                         key_warning=audit_key.exposure(services.settings.home / audit_key.FILE_NAME))
     report.problems = audit.verify_chain(_stream_events(services, progress), key)
     anchors = audit_anchor.check(services, key)
     report.anchors, report.invalid_anchors = anchors.anchors, anchors.invalid

@@ -227,6 +227,8 @@ def _print_objects(report: fixity.FixityReport, clean: bool) -> None:
 
 def _print_audit(report: fixity.AuditReport) -> None:
     click.echo(f"Registro de auditoría: {report.events} evento(s)")
+    if report.key_warning:
+        click.secho(f"  Aviso: {report.key_warning}", fg="yellow")
     if report.ok:
         click.echo("  Cadena de sumas íntegra.")
         if report.sealed_since > 1:

@@ -95,6 +95,17 @@ def test_key_and_anchor_files_are_private(services: Services) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     key = real_key(services)
     assert key.since == 1 and len(key.secret) == 64
+    assert "Aviso" not in run(services, "--auditoria").output
+
+
+def test_a_key_readable_by_others_is_reported(services: Services) -> None:
+    add_events(services, 1)
+    key_file = services.settings.home / FILE_NAME
+    assert run(services, "--auditoria").exit_code == 0  # creates the key
+    key_file.chmod(0o644)
+    out = run(services, "--auditoria")
+    assert out.exit_code == 0  # the chain is still intact: a warning, not a failure
+    assert "la pueden leer otros usuarios" in out.output and "chmod 600" in out.output
 
 
 def test_recomputed_chain_without_the_key_is_detected(services: Services) -> None:
