@@ -185,7 +185,8 @@ def _draw_page(canvas: Canvas, page: PdfPage, jpeg_path: str) -> None:
 
 def build_searchable_pdf(pages: Iterable[PdfPage], out: BinaryIO, *,
                          title: str = "Documento escaneado",
-                         subject: str = "Documento escaneado con texto buscable") -> None:
+                         subject: str = "Documento escaneado con texto buscable",
+                         scratch: str | os.PathLike[str] | None = None) -> None:
     """Write an image-over-invisible-text PDF, one page at a time.
 
     Each JPEG is embedded as is (DCTDecode, never decoded or re-encoded), so the
@@ -193,7 +194,7 @@ def build_searchable_pdf(pages: Iterable[PdfPage], out: BinaryIO, *,
     reportlab assembles in memory until the final write.  Page size follows the
     JPEG's dpi: A4 at 150 dpi (1240x1754 px) gives 595x842 pt.
     """
-    with _binary_streams(), tempfile.TemporaryDirectory(prefix="archivo-pdf-") as tmp:
+    with _binary_streams(), tempfile.TemporaryDirectory(prefix="archivo-pdf-", dir=scratch) as tmp:
         canvas = new_canvas(out, title=title, subject=subject, pageCompression=1)
         for n, page in enumerate(pages):
             # reportlab only passes a JPEG through untouched when given a .jpg file name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator
 
 from archive.storage import ObjectStore
@@ -21,7 +22,7 @@ def pdf_title(archive_number: str | None) -> str:
 
 
 def build_document_pdf(store: ObjectStore, pages: Iterable["PageResult"], out: BinaryIO, *,
-                       archive_number: str | None = None) -> None:
+                       archive_number: str | None = None, scratch: Path | None = None) -> None:
     """Stream pages one by one from storage into ``out`` (never all images in memory)."""
 
     def stream() -> Iterator[PdfPage]:
@@ -29,4 +30,5 @@ def build_document_pdf(store: ObjectStore, pages: Iterable["PageResult"], out: B
             yield PdfPage(jpeg=store.get_bytes(r.image_key), width=r.width, height=r.height,
                           dpi=r.dpi, words=r.words)
 
-    build_searchable_pdf(stream(), out, title=pdf_title(archive_number), subject=SUBJECT)
+    build_searchable_pdf(stream(), out, title=pdf_title(archive_number), subject=SUBJECT,
+                         scratch=scratch)

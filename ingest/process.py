@@ -291,7 +291,8 @@ def _store_pdf(services: Services, sha256: str, results: list[PageResult],
     """Build the searchable PDF in a temp file and store it; returns (key, size, sha256)."""
     key = keys.pdf_key(sha256)
     with tempfile.TemporaryFile() as tmp:
-        build_document_pdf(services.store, results, tmp, archive_number=archive_number)
+        build_document_pdf(services.store, results, tmp, archive_number=archive_number,
+                           scratch=scratch_dir(services))
         tmp.seek(0)
         stored = services.store.put(key, tmp, media_type="application/pdf")  # type: ignore[arg-type]
     return stored.key, stored.size, stored.sha256

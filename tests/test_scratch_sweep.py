@@ -128,3 +128,24 @@ def test_kill_9_during_ocr_leaves_nothing_outside_and_start_up_sweeps_it(tmp_pat
 
     assert scratch.sweep(root) == len(left)
     assert list(root.iterdir()) == []
+
+
+def test_the_searchable_pdf_is_built_under_archivo_home(
+        services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The PDF step copies every page image to a folder of its own: that folder too."""
+    from ingest import derivatives
+
+    made: list[Any] = []
+    real = tempfile.TemporaryDirectory
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        made.append(kwargs.get("dir"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(derivatives.tempfile, "TemporaryDirectory", spy)
+    image = scans.write(scans.page(seed=5)[0], tmp_path / "hoja.png", "PNG")
+    with image.open("rb") as fh:
+        acc = accept_stream(services, fh, image.name, actor="prueba", enqueue=False)
+    process_document(services, acc.document_id)
+    assert made and all(d is not None and Path(d).is_relative_to(scratch_dir(services))
+                        for d in made)
