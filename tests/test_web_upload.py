@@ -119,6 +119,8 @@ def test_bad_nis_and_unknown_type_are_422_in_spanish(client_as: ClientAs,
     res = _post_file(client, token, data, tipo="factura")
     assert res.status_code == 422 and res.get_json()["error"] == "tipo_invalido"
     assert "Tipo de documento desconocido" in res.get_json()["mensaje"]
+    res = _post_file(client, token, data, notas="caja\x0012")  # multipart: not seen by web.bodies
+    assert res.status_code == 422 and res.get_json()["error"] == "notas_invalidas"
     missing = client.post("/subir/archivo", data={"nis": "1234567"},
                           headers={"X-CSRFToken": token})
     assert missing.status_code == 400 and "campo «archivo»" in missing.get_json()["mensaje"]

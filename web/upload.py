@@ -39,6 +39,7 @@ from archive.nis_check import NisCheck, check_nis
 from archive.review_reasons import describe, known_nis
 from archive.services import Services
 from archive.sizes import human_size
+from archive.text_input import has_control_characters
 from ingest.accept import Accepted, accept_stream
 from ingest.errors import RejectedInput
 from ingest.status import DocumentSummary, is_final, summaries
@@ -102,6 +103,10 @@ def parse_fields(form: Any) -> UploadFields:
     if len(notes) > MAX_NOTES:
         raise UploadRefused(422, "notas_largas",
                             f"Las notas admiten hasta {MAX_NOTES} caracteres.")
+    if has_control_characters(notes):  # a multipart form is not seen by web.bodies
+        raise UploadRefused(422, "notas_invalidas",
+                            "Las notas contienen caracteres de control (por ejemplo NUL): "
+                            "escriba solo texto.")
     return UploadFields(parse_doc_type(form.get("tipo")), parse_nis_list(form.get("nis")), notes)
 
 
