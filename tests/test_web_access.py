@@ -72,9 +72,18 @@ def test_anonymous_requests_are_refused(app: Flask) -> None:
 @pytest.mark.parametrize("role", [r.value for r in Role if r is not Role.ADMIN])
 def test_under_privileged_roles_are_refused(app: Flask, client_as, role: str) -> None:  # type: ignore[no-untyped-def]
     client, token = client_as(role)
+    refused: list[tuple[str, str]] = []
     for endpoint, method, url in _routes(app):
         access = access_of(app, endpoint)
         if role_allowed(access, role):
             continue
         res = client.open(url, method=method, headers={"X-CSRFToken": token})
         assert res.status_code == 403, (role, endpoint, method, url, res.status_code)
+        refused.append((endpoint, method))
+    # Read from the declarations, not through role_allowed: a role_allowed that let everyone
+    # through would leave nothing to sweep and pass silently.
+    not_for_role = [(endpoint, method) for endpoint, method, _ in _routes(app)
+                          if isinstance(access := access_of(app, endpoint), frozenset)
+                          and role not in access]
+    assert sorted(refused) == sorted(not_for_role)
+    assert len(refused) >= 5, (role, refused)
