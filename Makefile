@@ -14,10 +14,14 @@ run: install
 	$(BIN)/archivo serve --host $(HOST) --port $(PORT)
 
 # The dependency audit runs first (a known vulnerability fails; what it could not look up is
-# listed), so pytest's summary stays the last line. pytest exits 5 when it collected no
-# test: that is a failure here, said plainly.
+# listed), then the import contracts of docs/architecture.md ([tool.importlinter] in
+# pyproject.toml; their report is shown only when one is broken), so pytest's summary stays
+# the last line. pytest exits 5 when it collected no test: that is a failure here, said plainly.
 test: install-test
 	@$(BIN)/python scripts/audit_deps.py || exit 1
+	@out=$$($(BIN)/lint-imports --no-logo --no-cache 2>&1) || { printf '%s\n' "$$out" >&2; \
+	echo "Hay importaciones entre paquetes que no respetan docs/architecture.md (detalle arriba)" >&2; \
+	exit 1; }
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest no ejecutó ninguna prueba" >&2; exit 1; fi; \
 	exit $$status
