@@ -355,6 +355,29 @@ def _image_pages(
             del page
 
 
+# Bytes a pixel in Pillow's memory by mode (4 for RGB, RGBA, CMYK, LA, I, F, ...).
+_PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+
+
+def _check_whole_decode(frame: ImageFile.ImageFile, number: int, limits: Limits, *,
+                        gray: bool) -> None:
+    """Refuse a page whose whole decoding would exceed the worker's memory budget.
+
+    A JPEG read for OCR is decoded as grey (``draft``), one byte a pixel."""
+    width, height = frame.size
+    grey_jpeg = gray and frame.format == "JPEG"
+    need = width * height * (1 if grey_jpeg else _PIXEL_BYTES.get(frame.mode, 4))
+    if need <= limits.max_whole_decode_bytes:
+        return
+    raise RejectedInput(
+        "demasiado_grande",
+        f"La página {number} ({width}x{height} píxeles, {_num(width * height)} en total) "
+        f"necesita {need // (1024 * 1024)} MB de memoria para leerse entera en este formato "
+        f"(el máximo es {limits.max_whole_decode_bytes // (1024 * 1024)} MB). Escanéela a "
+        "300 ppp o en escala de grises, o guárdela como PNG o TIFF sin compresión JPEG.",
+    )
+
+
 def _normalize(frame: ImageFile.ImageFile, number: int, limits: Limits, *,
                gray: bool = False) -> SourcePage:
     """Decode the current frame into an upright L/RGB image with a sane dpi.
@@ -366,6 +389,7 @@ def _normalize(frame: ImageFile.ImageFile, number: int, limits: Limits, *,
     if banded is not None:
         image, orientation = banded
     else:
+        _check_whole_decode(frame, number, limits, gray=gray)
         if gray:
             frame.draft("L", None)  # JPEG: decode the luma only; other formats ignore it
         frame.load()

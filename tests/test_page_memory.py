@@ -268,3 +268,25 @@ def test_multipage_colour_tiff_in_bands_keeps_each_page(tmp_path: Path,
     pages_ = list(iter_pages(path, sniff(path), gray=True))
     assert [p.image.getpixel((60, 45)) for p in pages_] == [
         Image.new("RGB", (1, 1), c).convert("L").getpixel((0, 0)) for c in colours]
+
+
+def test_a_page_that_cannot_be_banded_is_bounded_by_its_whole_decoding(tmp_path: Path) -> None:
+    """Formats decoded whole (CMYK or JPEG-compressed TIFF, 16-bit PNG, ...) are refused
+    past the memory budget with what to do; grey pages and banded colour pages pass."""
+    from ingest.errors import RejectedInput
+    from ingest.limits import Limits
+
+    small = Limits(max_whole_decode_bytes=1024 * 1024)  # 1 MB: a 600x600 CMYK page is 1.4 MB
+    cmyk = tmp_path / "cmyk.tif"
+    Image.new("CMYK", (600, 600), (0, 0, 0, 0)).save(cmyk, dpi=(300, 300))
+    with pytest.raises(RejectedInput) as refused:
+        list(iter_pages(cmyk, sniff(cmyk), small, gray=True))
+    assert refused.value.code == "demasiado_grande"
+    assert "600x600" in str(refused.value) and "300 ppp" in str(refused.value)
+
+    grey = tmp_path / "gris.tif"
+    Image.new("L", (600, 600), 255).save(grey, dpi=(300, 300))  # 0.36 MB whole
+    assert len(list(iter_pages(grey, sniff(grey), small, gray=True))) == 1
+    banded = tmp_path / "color.png"
+    Image.new("RGB", (600, 600), (250, 250, 250)).save(banded, dpi=(300, 300))
+    assert len(list(iter_pages(banded, sniff(banded), small, gray=True))) == 1  # in bands
