@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -31,10 +31,8 @@ from archive.services import Services
 
 from .classify import classify
 from .extract import extract_all
+from .page_result import PageResult
 from .split import REASON_BAD_SEPARATOR, REASON_NO_SEPARATOR
-
-if TYPE_CHECKING:
-    from .process import PageResult
 
 MIN_LINK = 0.50  # weaker candidates are not linked at all
 LOW_OCR_CONFIDENCE = 60.0  # mean word confidence (0..100) under which a person should look
@@ -58,12 +56,12 @@ class Outcome:
         return DocumentStatus.REVISAR if self.reasons else DocumentStatus.LISTO
 
 
-def mean_confidence(results: Sequence["PageResult"]) -> float | None:
+def mean_confidence(results: Sequence[PageResult]) -> float | None:
     confs = [r.confidence for r in results if r.confidence is not None]
     return round(sum(confs) / len(confs), 1) if confs else None
 
 
-def decide_outcome(services: Services, document_id: int, results: Sequence["PageResult"]) -> Outcome:
+def decide_outcome(services: Services, document_id: int, results: Sequence[PageResult]) -> Outcome:
     text = "\f".join(r.text for r in results)  # form feed: the classifier knows page 1
     found = extract_all(text)
     with session_scope(services.sessions) as session:

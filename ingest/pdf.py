@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 from archive.storage import ObjectStore
 
 from .derivatives import PdfPage, build_searchable_pdf
-
-if TYPE_CHECKING:
-    from .process import PageResult
+from .page_result import PageResult
 
 # What the PDF says about itself (reader title bar, file properties, screen readers);
 # author and language come from ``archive.pdf_info``.
@@ -21,7 +19,7 @@ def pdf_title(archive_number: str | None) -> str:
     return f"Documento {archive_number}" if archive_number else "Documento escaneado"
 
 
-def build_document_pdf(store: ObjectStore, pages: Iterable["PageResult"], out: BinaryIO, *,
+def build_document_pdf(store: ObjectStore, pages: Iterable[PageResult], out: BinaryIO, *,
                        archive_number: str | None = None, scratch: Path | None = None) -> None:
     """Stream pages one by one from storage into ``out`` (never all images in memory)."""
 

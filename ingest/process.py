@@ -13,7 +13,6 @@ import shutil
 import tempfile
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import delete, select
@@ -37,7 +36,8 @@ from .pdf import build_document_pdf
 from .separators import Separator, detect_separator
 from .sniff import sniff
 from .finish import Outcome, decide_outcome, apply_outcome
-from archive.words import Word
+from .page_result import PageResult
+from .processed import SKIPPED, Processed
 
 log = logging.getLogger(__name__)
 
@@ -52,28 +52,6 @@ def ocr_slots(n: int) -> threading.BoundedSemaphore:
         if _ocr_slots is None:
             _ocr_slots = threading.BoundedSemaphore(n)
         return _ocr_slots
-
-
-@dataclass
-class PageResult:
-    number: int
-    text: str
-    text_source: str  # "ocr" | "pdf"
-    confidence: float | None
-    rotation: int
-    skew: float
-    width: int  # web image size and resolution
-    height: int
-    dpi: int
-    words: list[Word]  # boxes in web-image pixels
-    image_key: str
-    thumb_key: str
-    words_key: str
-    # (sha256, size) of each derivative as written: recorded on the page so that
-    # `archivo check` can re-hash it later. None only where a caller builds results by hand.
-    image_sum: tuple[str, int] | None = None
-    thumb_sum: tuple[str, int] | None = None
-    words_sum: tuple[str, int] | None = None
 
 
 def scratch_dir(services: Services) -> Path:
@@ -102,11 +80,20 @@ class _LeaseLost(Exception):
 
 
 def process_document(services: Services, document_id: int) -> str:
-    """Process one document if it can be claimed; returns the final status or ``"omitido"``."""
+    """Process one document if it can be claimed; returns the final status or ``"omitido"``.
+
+    The documents a split leaves waiting are not queued here: the worker's task
+    (``ingest.tasks``) queues them, and otherwise the sweeper picks them up.
+    """
+    return run_document(services, document_id).status
+
+
+def run_document(services: Services, document_id: int) -> Processed:
+    """Process one document if it can be claimed; see :class:`Processed`."""
     settings = services.settings
     token = claims.claim(services.sessions, document_id, settings.lease_s)
     if token is None:
-        return "omitido"
+        return Processed(SKIPPED)
     # A page stuck longer than this (a decoder hang) stops the lease renewals, so the
     # document is retried elsewhere and, after MAX_ATTEMPTS claims, given up.
     stall_s = settings.page_timeout_s * 4 + 60
@@ -116,14 +103,14 @@ def process_document(services: Services, document_id: int) -> str:
             return _process_claimed(services, document_id, token, beat)
         except RejectedInput as exc:
             _fail(services, document_id, token, exc)
-            return DocumentStatus.ERROR.value
+            return Processed(DocumentStatus.ERROR.value)
         except _LeaseLost:
             log.warning("documento %s: otro trabajador retomó el proceso", document_id)
-            return "omitido"
+            return Processed(SKIPPED)
         except TRANSIENT as exc:
             if _attempts(services, document_id) >= MAX_ATTEMPTS:
                 _fail(services, document_id, token, _gave_up(exc))
-                return DocumentStatus.ERROR.value
+                return Processed(DocumentStatus.ERROR.value)
             claims.release(services.sessions, document_id, token)
             raise
         except Exception as exc:  # a bug or an unforeseen decoder fault: never loop on it
@@ -131,11 +118,11 @@ def process_document(services: Services, document_id: int) -> str:
             _fail(services, document_id, token, RejectedInput(
                 "interno", f"Error inesperado al procesar el archivo ({type(exc).__name__}: {exc}). "
                            "El original quedó guardado; avise al administrador del sistema."))
-            return DocumentStatus.ERROR.value
+            return Processed(DocumentStatus.ERROR.value)
 
 
 def _process_claimed(services: Services, document_id: int, token: str,
-                     beat: claims.Heartbeat) -> str:
+                     beat: claims.Heartbeat) -> Processed:
     with session_scope(services.sessions) as session:
         doc = session.get(Document, document_id)
         assert doc is not None
@@ -153,7 +140,7 @@ def _process_claimed(services: Services, document_id: int, token: str,
         return split.finish(services, document_id, token, results)
     pdf_blob = _store_pdf(services, original.sha256, results, number)
     outcome = decide_outcome(services, document_id, results)
-    return _finish(services, document_id, token, results, pdf_blob, outcome)
+    return Processed(_finish(services, document_id, token, results, pdf_blob, outcome))
 
 
 def _gave_up(exc: BaseException | None) -> RejectedInput:
@@ -317,7 +304,7 @@ def _finish(services: Services, document_id: int, token: str, results: list[Page
     with session_scope(services.sessions) as session:
         doc = claims.still_owned(session, document_id, token)
         if doc is None:
-            return "omitido"
+            return SKIPPED
         session.execute(delete(Page).where(Page.document_id == document_id))
         for r in results:
             session.add(Page(document_id=document_id, number=r.number, text=r.text,
@@ -363,4 +350,4 @@ def _mark_failed(session: Session, doc: Document, exc: RejectedInput) -> None:
                  {"codigo": exc.code, "motivo": str(exc)})
 
 
-__all__ = ["process_document", "PageResult", "TransientError"]
+__all__ = ["process_document", "run_document", "Processed", "TransientError"]

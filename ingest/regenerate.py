@@ -38,7 +38,8 @@ from archive.words import read_words_blob
 from . import scratch, split
 from .errors import RejectedInput
 from .pages import iter_pages
-from .process import PageResult, _process_page, _record_pdf, _store_pdf, limits_of, scratch_dir
+from .page_result import PageResult
+from .process import _process_page, _record_pdf, _store_pdf, limits_of, scratch_dir
 from .sniff import sniff
 
 ACTION = "documento.derivados_regenerados"

@@ -16,8 +16,9 @@ becomes a *batch* («lote»):
    upload's processing lease is still ours: the ``batches`` row, one
    ``batch_documents`` row per part, and one child document per part in
    ``recibido`` with its separator's NIS (origin ``codigo``, confidence 1)
-   and type. The upload itself ends ``listo`` without pages. The children
-   are then processed (OCR, identifiers, status) like any other upload.
+   and type. The upload itself ends ``listo`` without pages. ``finish``
+   returns the children; the queue's owner (``ingest.tasks``) sends them to be
+   processed (OCR, identifiers, status) like any other upload.
 
 A run killed anywhere before that commit leaves no rows (at worst stored part
 files that the retry overwrites with the same bytes); after it, a second run
@@ -27,7 +28,6 @@ finds the batch and changes nothing. See docs/ingesta.md.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import re
 import tempfile
@@ -51,11 +51,10 @@ from archive.storage import StoredObject
 from . import claims
 from .errors import RejectedInput
 from .limits import Limits
+from .processed import SKIPPED, Processed
 from .pages import _PDFIUM_LOCK, iter_pages
 from .separators import Separator
 from .sniff import FileKind
-
-log = logging.getLogger(__name__)
 
 SEPARATOR_ACTOR = "separador"  # created_by of the links a separator sheet makes
 REASON_NO_SEPARATOR = "sin_separador"  # review reason of part 0 (pages before any separator)
@@ -264,24 +263,25 @@ def part_of(session: Session, document_id: int) -> BatchPart | None:
 
 
 def finish(services: Services, document_id: int, token: str, split: Split | None,
-           rebuilt: list[BuiltPart] | None = None) -> str:
+           rebuilt: list[BuiltPart] | None = None) -> Processed:
     """Record the split (or, with ``split=None``, re-finish an upload split before,
     applying the parts a correction had ``rebuilt``).
 
-    Returns the upload's status, or ``"omitido"`` when the lease was lost.
+    The children it made or reopened are returned as waiting, not queued: the
+    queue's owner (``ingest.tasks``) sends them to the workers.
     """
     children: list[int] = []
     with session_scope(services.sessions) as session:
         doc = claims.still_owned(session, document_id, token)
         if doc is None:
-            return "omitido"
+            return Processed(SKIPPED)
         batch = existing_batch(session, document_id)
         if batch is None:
             if split is None:  # cannot happen: the caller saw a batch
                 raise RejectedInput("interno", "El lote desapareció mientras se procesaba.")
             batch, children = _record(session, doc, split)
             _finish_upload(session, doc, batch, list(batch.parts))
-        else:  # processed again: the parts stand as they are, or as a person corrected them
+        else:  # processed again: the parts stand, or as a person corrected them
             children = _apply_rebuilt(session, doc, batch, rebuilt or [])
             _finish_upload(session, doc, batch, list(batch.parts))
             audit.record(session, "sistema", "documento.procesar", "documento",
@@ -290,9 +290,7 @@ def finish(services: Services, document_id: int, token: str, split: Split | None
                                               "reconstruidas": [b.cut.seq for b in rebuilt or []]})
         status = doc.status.value
     services.emit("documento_terminado", document_id)
-    for child_id in children:
-        _wake(services, child_id)
-    return status
+    return Processed(status, tuple(children))
 
 
 def _record(session: Session, doc: Document, split: Split) -> tuple[Batch, list[int]]:
@@ -481,16 +479,6 @@ def _finish_upload(session: Session, doc: Document, batch: Batch, parts: list[Ba
     doc.claim_token = None
     doc.claimed_at = None
     doc.error_code = doc.error_message = None
-
-
-def _wake(services: Services, document_id: int) -> None:
-    from .tasks import enqueue_processing
-
-    try:
-        enqueue_processing(services, document_id)
-    except Exception:  # noqa: BLE001 - the child row is durable; the sweeper re-queues it
-        log.warning("no se pudo encolar el documento %s; el barrido lo retomará", document_id,
-                    exc_info=True)
 
 
 __all__ = ["Cut", "BuiltPart", "Split", "plan", "build", "build_cuts", "due_cuts", "finish",

@@ -20,7 +20,7 @@ from archive.enums import DocumentStatus
 from archive.models import Document, utcnow
 from archive.services import Services
 
-from .process import TRANSIENT, process_document, sweep_scratch
+from .process import TRANSIENT, run_document, sweep_scratch
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +42,13 @@ def register_tasks(services: Services) -> Tasks:
     @huey.task(retries=6, retry_delay=5, retry_backoff=2, name="archivo.procesar")
     def process(document_id: int) -> str:
         try:
-            return process_document(services, document_id)
+            done = run_document(services, document_id)
         except TRANSIENT:
             log.warning("documento %s: falla transitoria, se reintentará", document_id, exc_info=True)
             raise
+        for waiting_id in done.waiting:  # the parts a split made: each its own job
+            _wake(services, waiting_id)
+        return done.status
 
     tasks = Tasks(process=process)
     huey._archivo_tasks = tasks  # type: ignore[attr-defined]
@@ -54,6 +57,15 @@ def register_tasks(services: Services) -> Tasks:
 
 def enqueue_processing(services: Services, document_id: int) -> None:
     register_tasks(services).process(document_id)
+
+
+def _wake(services: Services, document_id: int) -> None:
+    """Queue a document whose row is already committed; if the queue fails, the sweeper will."""
+    try:
+        enqueue_processing(services, document_id)
+    except Exception:  # noqa: BLE001 - the row is durable; the sweeper re-queues it
+        log.warning("no se pudo encolar el documento %s; el barrido lo retomará", document_id,
+                    exc_info=True)
 
 
 def stale_documents(services: Services, *, received_grace_s: int = RECEIVED_GRACE_S,
