@@ -59,6 +59,7 @@ from .models import (AuditEvent, Blob, Document, DocumentIdentifier, DocumentSup
 from .registry.models import SupplyAlias
 from .sequences import archive_number
 from .services import Services
+from .signals import mark_document_changed
 from .storage import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -506,7 +507,8 @@ def _restore_document(services: Services, folder: Path, meta: dict[str, Any], ba
             ocr_confidence=meta.get("ocr_confianza"),
             review_reasons=",".join(meta.get("motivos_revision") or []),
             error_code=meta.get("error_codigo"), error_message=meta.get("error_mensaje"),
-            processed_at=_when(meta.get("procesado")), index_due=True)
+            processed_at=_when(meta.get("procesado")))
+        mark_document_changed(doc)
         session.add(doc)
         session.flush()
         for p in meta.get("paginas", []):
@@ -579,7 +581,7 @@ def _complete_existing(session: Session, doc: Document, folder: Path, meta: dict
     if not (new_links or new_ids or repaired):
         report.reused.append(doc.archive_number)
         return
-    doc.index_due = True
+    mark_document_changed(doc)
     audit.record(session, actor, RESTORE_ACTION, "documento", doc.archive_number,
                  {"modo": "existente", "numero_en_bolsa": meta.get("numero"),
                   "sha256": doc.original.sha256, "nis_agregados": [r["nis"] for r in new_links],

@@ -22,6 +22,7 @@ from .enums import DocumentStatus, DocumentType
 from .errors import ArchivoError
 from .models import Base, Blob, Document, Page, _enum, utcnow
 from .nis import normalize_nis
+from .signals import mark_document_changed
 
 LEADING_SEQ = 0  # the part holding pages found before the first separator
 
@@ -162,7 +163,7 @@ def empty_out(session: Session, batch: Batch, doc: Document, actor: str) -> None
     doc.error_message = (f"Todas sus páginas se pasaron a otras partes del lote "
                          f"{batch.document.archive_number} (corrección de {actor}). El original "
                          "anterior queda guardado.")
-    doc.index_due = True
+    mark_document_changed(doc)
     audit.record(session, actor, "documento.vaciar", "documento", doc.archive_number,
                  {"lote": batch.document.archive_number})
 

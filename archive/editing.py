@@ -29,6 +29,7 @@ from .errors import ArchivoError
 from .models import Document, DocumentSupply
 from .nis import normalize_nis, normalize_nis_list
 from .nis_check import NisWarning, nis_warnings
+from .signals import mark_document_changed
 
 REJECTED = "rechazado"
 NOTE_ACTION = "documento.nota"
@@ -54,10 +55,6 @@ class DocumentChanges:
     expediente: str | None = None
     ot_number: str | None = None
     clear_date: bool = False
-
-
-def _touch(doc: Document) -> None:
-    doc.index_due = True
 
 
 def update_document(session: Session, doc: Document, changes: DocumentChanges, *,
@@ -90,7 +87,7 @@ def update_document(session: Session, doc: Document, changes: DocumentChanges, *
     put("ot_number", "ot", _clean_code(changes.ot_number, "OT"),
         clear=changes.ot_number is not None and not changes.ot_number.strip())
     if diff:
-        _touch(doc)
+        mark_document_changed(doc)
         review_reasons.refresh(session, doc, type_fixed="tipo" in diff)
         audit.record(session, actor, "documento.editar", "documento", doc.archive_number, diff)
     return diff
@@ -139,7 +136,7 @@ def link_nis(session: Session, doc: Document, nis: str, *, actor: str,
         link.source, link.confidence, link.created_by = source, 1.0, actor
     session.flush()
     session.refresh(doc, ["supplies"])
-    _touch(doc)
+    mark_document_changed(doc)
     review_reasons.refresh(session, doc)
     audit.record(session, actor, "documento.vincular", "documento", doc.archive_number,
                  {"nis": nis, "origen": source.value})
@@ -154,7 +151,7 @@ def unlink_nis(session: Session, doc: Document, nis: str, *, actor: str) -> bool
     session.delete(link)
     session.flush()
     session.refresh(doc, ["supplies"])
-    _touch(doc)
+    mark_document_changed(doc)
     review_reasons.refresh(session, doc)
     audit.record(session, actor, "documento.desvincular", "documento", doc.archive_number,
                  {"nis": nis, "origen_anterior": link.source.value})
@@ -186,7 +183,7 @@ def set_links(session: Session, doc: Document, nis_list: Iterable[str], *,
     if removed or added or confirmed:
         session.flush()
         session.refresh(doc, ["supplies"])
-        _touch(doc)
+        mark_document_changed(doc)
         review_reasons.refresh(session, doc)
     if removed:
         audit.record(session, actor, "documento.desvincular", "documento", doc.archive_number,
@@ -226,7 +223,7 @@ def confirm(session: Session, doc: Document, *, actor: str) -> None:
     reasons = doc.review_reasons
     doc.status = DocumentStatus.LISTO
     doc.review_reasons = ""
-    _touch(doc)
+    mark_document_changed(doc)
     audit.record(session, actor, "revision.confirmar", "documento", doc.archive_number,
                  {"motivos": reasons, "nis": doc.nis_list})
 
@@ -251,7 +248,7 @@ def reject(session: Session, doc: Document, reason: str, *, actor: str) -> None:
     doc.status = DocumentStatus.ERROR
     doc.error_code = REJECTED
     doc.error_message = f"Rechazado en revisión por {actor}: {reason[:500]}"
-    _touch(doc)
+    mark_document_changed(doc)
     audit.record(session, actor, "revision.rechazar", "documento", doc.archive_number,
                  {"motivo": reason[:500], "motivos": doc.review_reasons})
 

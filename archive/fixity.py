@@ -20,7 +20,7 @@ recorded sum: their derivatives are only checked for presence and counted as
 the stored bytes and records them.
 
 Nightly: :func:`register_fixity_task` adds the queue task
-``archivo.integridad`` and hooks it to the worker's sweeper (``barrido``), which
+``archivo.integridad`` and subscribes it to the worker's sweep (``signals.Sweep``), which
 asks for it during the night when no scheduled check ran in the last hours.
 The outcome is recorded in the audit trail as ``integridad.verificar``.
 
@@ -49,6 +49,7 @@ from .errors import ObjectNotFound
 from .localtime import local_datetime
 from .models import AuditEvent, Blob, Document, Page, utcnow
 from .services import Services
+from .signals import Sweep
 from .storage import AUDIT_ANCHORS_PREFIX, CHUNK_SIZE, ObjectInfo, ObjectStore
 
 log = logging.getLogger(__name__)
@@ -649,14 +650,14 @@ def register_fixity_task(services: Services) -> Any:
 
     state = {"asked": 0.0}
 
-    def request_if_due() -> None:
+    def request_if_due(_event: Sweep) -> None:
         if time.monotonic() - state["asked"] < REQUEST_EVERY_S and state["asked"]:
             return
         if nightly_due(services):
             state["asked"] = time.monotonic()
             fixity()
 
-    services.on("barrido", request_if_due)
+    services.signals.connect(Sweep, request_if_due)
     huey._archivo_fixity_task = fixity  # type: ignore[attr-defined]
     return fixity
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -27,6 +29,8 @@ from .enums import DocumentStatus
 from .errors import ConfigError
 from .localtime import aware, utcnow
 from .models import Document
+
+log = logging.getLogger(__name__)
 
 
 def queue_name(settings: Settings) -> str:
@@ -62,6 +66,24 @@ def make_huey(settings: Settings, *, immediate: bool = False, name: str | None =
     if url.scheme == "memory":
         return MemoryHuey(name=name, immediate=immediate)
     raise ConfigError("ARCHIVO_QUEUE_URL", "use sqlite:///archivo.db o redis://host:puerto/0.")
+
+
+def wake(send: Callable[[], object], what: str, *, quiet: bool = False) -> bool:
+    """Send a wake-up message; if the queue is unreachable, say the sweeper will catch up.
+
+    The durable job is already committed (a document row, ``index_due``), so a lost
+    message only delays the work: the failure is logged, never raised. ``what`` is
+    the Spanish action that failed ("encolar el documento 12"). ``quiet`` keeps the
+    log to debug level for callers that tell the person themselves (the CLI).
+    Returns whether the message was sent.
+    """
+    try:
+        send()
+    except Exception:  # noqa: BLE001 - see above: the sweeper re-finds the durable job
+        log.log(logging.DEBUG if quiet else logging.WARNING,
+                "no se pudo %s; el barrido lo retomará", what, exc_info=True)
+        return False
+    return True
 
 
 def check_queue(huey: Huey) -> int:

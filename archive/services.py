@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable
 
 from huey import Huey
 from sqlalchemy import Engine
@@ -19,9 +17,8 @@ from .config import Settings
 from .db import make_engine, make_sessionmaker
 from .errors import ConfigError
 from .queue import make_huey, make_index_huey
+from .signals import DocumentsChanged, Signals, Sweep
 from .storage import ObjectStore, open_store
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,22 +28,19 @@ class Services:
     settings: Settings
     immediate_queue: bool = False
     _secret: str | None = field(default=None, repr=False)
-    # Follow-up work other packages attach without the core knowing them:
-    # "documento_terminado" (document id) after a document commits its outcome,
-    # "barrido" () on every sweep of the worker.
-    hooks: dict[str, list[Callable[..., None]]] = field(default_factory=dict, repr=False)
-
-    def on(self, event: str, fn: Callable[..., None]) -> None:
-        if fn not in self.hooks.setdefault(event, []):
-            self.hooks[event].append(fn)
+    # Follow-up work other packages attach without the core knowing them (see archive.signals).
+    signals: Signals = field(default_factory=Signals, repr=False)
 
     def emit(self, event: str, *args: object) -> None:
-        """Run the hooks; a failing hook is logged, never propagated (its work is re-found later)."""
-        for fn in self.hooks.get(event, []):
-            try:
-                fn(*args)
-            except Exception:  # noqa: BLE001
-                log.warning("falló la tarea de seguimiento %s de %s", fn.__name__, event, exc_info=True)
+        """Transitional: the old string events, for callers not yet sending typed ones."""
+        if event == "documento_terminado":
+            document_id = args[0]
+            assert isinstance(document_id, int)
+            self.signals.send(DocumentsChanged((document_id,)))
+        elif event == "barrido":
+            self.signals.send(Sweep())
+        else:
+            raise ValueError(f"unknown event {event!r}")
 
     @cached_property
     def engine(self) -> Engine:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from archive.queue import wake
 from archive.registry import (
     add_regional_unit,
     import_supplies as run_import,
@@ -153,9 +154,7 @@ def _wake_indexer(svc) -> None:  # type: ignore[no-untyped-def]
     """
     from search.tasks import request_if_due
 
-    try:
-        request_if_due(svc)
-    except Exception:  # noqa: BLE001
+    if not wake(lambda: request_if_due(svc), "avisar al indexador", quiet=True):
         click.echo("Aviso: no se pudo avisar al trabajador; el índice se actualizará en su "
                    "próximo barrido.", err=True)
 

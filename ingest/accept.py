@@ -8,7 +8,6 @@ queue message sent after commit is only a wake-up call (see ``ingest.tasks``).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import BinaryIO, Iterable
 
@@ -20,14 +19,14 @@ from archive import audit
 from archive.db import session_scope
 from archive.enums import DocumentStatus, DocumentType, LinkSource
 from archive.models import Blob, Document, DocumentSupply
+from archive.nis import normalize_nis
+from archive.queue import wake
 from archive.sequences import archive_number
 from archive.services import Services
+from archive.signals import mark_document_changed
 
 from .errors import RejectedInput
-from archive.nis import normalize_nis
 from .sniff import HEAD_BYTES, detect
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -109,7 +108,7 @@ def _add_manual_links(session: Session, doc: Document, manual_nis: list[str], ac
     for n in new:
         session.add(DocumentSupply(document_id=doc.id, nis=n, source=LinkSource.MANUAL,
                                    confidence=1.0, created_by=actor))
-    doc.index_due = True
+    mark_document_changed(doc)
     session.flush()
     session.refresh(doc, ["supplies"])
     audit.record(session, actor, "documento.vincular", "documento", doc.archive_number,
@@ -148,8 +147,4 @@ def _wake_worker(services: Services, document_id: int) -> None:
     """Send the wake-up message; if the queue is down the sweeper will find the document."""
     from .tasks import enqueue_processing
 
-    try:
-        enqueue_processing(services, document_id)
-    except Exception:  # noqa: BLE001 - the document is durable; the sweeper re-queues it
-        log.warning("no se pudo encolar el documento %s; el barrido lo retomará", document_id,
-                    exc_info=True)
+    wake(lambda: enqueue_processing(services, document_id), f"encolar el documento {document_id}")

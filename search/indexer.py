@@ -25,6 +25,7 @@ from archive.db import session_scope
 from archive.enums import DocumentStatus
 from archive.models import Document, utcnow
 from archive.services import Services
+from archive.signals import mark_changed as mark_for_indexing  # re-exported: search's callers
 
 from . import index as search_index
 from .entries import INDEXABLE, DocumentData, load_documents, page_entries
@@ -50,18 +51,6 @@ PARALLEL_MIN_BATCHES = 1
 MAX_PASSES = 3
 
 Progress = Callable[[int], None]
-
-
-def mark_for_indexing(session: Session, document_ids: Iterable[int]) -> None:
-    """Ask for these documents to be reindexed (after an edit of their metadata or links).
-
-    ``updated_at`` is bumped on purpose: it is what makes a batch already in
-    flight notice the change and leave ``index_due`` set.
-    """
-    ids = list(document_ids)
-    if ids:
-        session.execute(update(Document).where(Document.id.in_(ids))
-                        .values(index_due=True, updated_at=utcnow()))
 
 
 def mark_all_for_rebuild(session: Session) -> int:

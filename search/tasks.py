@@ -20,6 +20,7 @@ from typing import Any
 from whoosh.index import LockError
 
 from archive.services import Services
+from archive.signals import DocumentsChanged, Sweep
 
 from .indexer import due_count, index_pending, remove_documents
 from .lock import index_lock
@@ -39,15 +40,16 @@ class IndexTasks:
 def register_index_task(services: Services) -> IndexTasks:
     """Register "archivo.indexar" on this archive's index queue (once) and return it.
 
-    Every worker registers it, whether it writes the index or not: the hooks
-    below enqueue onto the index queue, and only its consumer runs the task.
+    Every worker registers it, whether it writes the index or not: its subscribers
+    (documents changed, sweep) enqueue onto the index queue, and only its consumer
+    runs the task.
     """
     huey = services.index_huey
     existing: IndexTasks | None = getattr(huey, "_archivo_index_tasks", None)
     if existing is not None:
         return existing
-    services.on("documento_terminado", lambda _doc_id: request_indexing(services))
-    services.on("barrido", lambda: request_if_due(services))
+    services.signals.connect(DocumentsChanged, lambda _event: request_indexing(services))
+    services.signals.connect(Sweep, lambda _event: request_if_due(services))
     # Created here, not per run, so the lock is known to huey: a consumer started with
     # flush_locks=True clears one left behind by a killed process.
     lock = index_lock(services)

@@ -20,6 +20,7 @@ from archive.enums import DocumentStatus
 from archive.localtime import local_datetime
 from archive.models import AuditEvent, Blob, Document, Page
 from archive.services import Services
+from archive.signals import Sweep
 from archive.storage import LocalStore
 from archivo_cli.main import cli
 from search.indexer import index_pending
@@ -286,12 +287,12 @@ def test_the_sweeper_hook_enqueues_the_nightly_task(tmp_path: Path,
     task = fixity.register_fixity_task(svc)
     assert fixity.register_fixity_task(svc) is task
     monkeypatch.setattr(fixity, "nightly_due", lambda services, now=None: True)
-    svc.emit("barrido")
+    svc.signals.send(Sweep())
     with session_scope(svc.sessions) as s:
         events = list(s.scalars(select(AuditEvent).where(
             AuditEvent.action == "integridad.verificar")))
     assert len(events) == 1 and events[0].details["verificados"] == 2
-    svc.emit("barrido")  # asked again within the throttle window: nothing new
+    svc.signals.send(Sweep())  # asked again within the throttle window: nothing new
     with session_scope(svc.sessions) as s:
         assert len(list(s.scalars(select(AuditEvent.id).where(
             AuditEvent.action == "integridad.verificar")))) == 1

@@ -15,6 +15,7 @@ from archive.enums import DocumentType
 from archive.errors import ConfigError
 from archive.queue import queue_name
 from archive.services import Services
+from archive.signals import DocumentsChanged, Sweep
 from archivo_cli.bootstrap import initialize
 from archivo_cli.main import cli
 from archivo_cli.runtime import start_background_worker
@@ -67,7 +68,7 @@ def test_the_index_queue_is_a_second_queue_of_the_same_backend(archive: Services
 def test_index_requests_go_to_the_index_queue_not_the_document_queue(archive: Services) -> None:
     add_document(archive, ["Factura de energía"])
     request_indexing(archive)
-    archive.emit("documento_terminado", 1)  # the hook registered with the task
+    archive.signals.send(DocumentsChanged((1,)))  # the subscriber registered with the task
     assert archive.huey.pending_count() == 0
     assert archive.index_huey.pending_count() == 2
     message = archive.index_huey.dequeue()
@@ -78,7 +79,7 @@ def test_the_sweep_asks_for_indexing_on_the_index_queue_once(archive: Services) 
     register_index_task(archive)
     assert request_if_due(archive) is False  # nothing due: nothing asked
     add_document(archive, ["Nota de reclamo"])
-    archive.emit("barrido")  # what every worker's sweeper does
+    archive.signals.send(Sweep())  # what every worker's sweeper does
     assert archive.index_huey.pending_count() == 1 and archive.huey.pending_count() == 0
     assert request_if_due(archive) is False  # a wake-up already waits: no pile-up
     assert archive.index_huey.pending_count() == 1

@@ -16,6 +16,7 @@ from archive.db import session_scope
 from archive.enums import DocumentStatus
 from archive.models import Document
 from archive.services import Services
+from archive.signals import DocumentsChanged
 from archivo_cli import search_cmd
 from search import index as search_index
 from search import indexer
@@ -324,7 +325,7 @@ def test_concurrent_finishes_go_through_one_writer_and_nothing_is_lost(services:
             doc_id = add_document(services, texts)
             with lock:
                 pages[doc_id] = len(texts)
-            services.emit("documento_terminado", doc_id)  # what the end of OCR does
+            services.signals.send(DocumentsChanged((doc_id,)))  # what the end of OCR does
 
     try:
         threads = [threading.Thread(target=finish_documents, args=(w,)) for w in range(4)]

@@ -18,7 +18,6 @@ the index).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -33,6 +32,7 @@ from archive.db import read_scope, session_scope
 from archive.enums import DocumentStatus, DocumentType, Role
 from archive.errors import ArchivoError
 from archive.models import Document, Page
+from archive.queue import wake
 from archive.review_reasons import describe, describe_stored
 from archive.services import Services
 
@@ -41,7 +41,6 @@ from .edits import confirm_nis_page, nis_to_confirm, wake_indexer
 from .security import current_user, requires
 from .supplies import endpoint_url
 
-log = logging.getLogger(__name__)
 
 bp = Blueprint("batches", __name__)
 
@@ -238,11 +237,7 @@ def _wake_worker(services: Services, document_id: int) -> None:
     """The upload is back in ``recibido``; if the queue is down the sweeper re-queues it."""
     from ingest.tasks import enqueue_processing
 
-    try:
-        enqueue_processing(services, document_id)
-    except Exception:  # noqa: BLE001 - the upload row is the durable job
-        log.warning("no se pudo encolar el lote %s; el barrido lo retomará", document_id,
-                    exc_info=True)
+    wake(lambda: enqueue_processing(services, document_id), f"encolar el lote {document_id}")
 
 
 def _correct(batch_id: int, correction: Correction) -> Response:

@@ -10,7 +10,6 @@ and saves with a second, confirmed submit.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection, Iterable
 from typing import Any, Callable
 
@@ -20,23 +19,20 @@ from archive.db import read_scope, session_scope
 from archive.errors import ArchivoError
 from archive.models import Document
 from archive.nis_check import NisCheck, check_nis
+from archive.queue import wake
 from archive.services import Services
 from search.tasks import request_indexing
 
 from . import services_of
 from .security import current_user
 
-log = logging.getLogger(__name__)
 
 Change = Callable[[Any, Document, str], str]  # (session, document, username) -> message
 
 
 def wake_indexer(services: Services) -> None:
     """The change is committed; if the queue is unreachable the worker's sweep finds it later."""
-    try:
-        request_indexing(services)
-    except Exception:  # noqa: BLE001
-        log.warning("no se pudo pedir la reindexación", exc_info=True)
+    wake(lambda: request_indexing(services), "pedir la reindexación")
 
 
 def change_document(doc_id: int, change: Change) -> bool:

@@ -28,7 +28,7 @@ from archive.models import DocumentSupply, RegionalUnit, Supply, utcnow
 from archive.nis import normalize_nis
 from archive.review_reasons import refresh_all
 from archive.services import Services
-from search.indexer import mark_for_indexing
+from archive.signals import mark_changed
 
 from .auditing import record_many
 from .mapping import FIELDS, Mapping, fold, load_mapping
@@ -220,7 +220,7 @@ def _write_batch(session: Session, rows: list[dict[str, Any]], provided: list[st
     if reindex:  # the index shows each document's regional units
         docs = session.scalars(select(DocumentSupply.document_id)
                                .where(DocumentSupply.nis.in_(reindex)).distinct()).all()
-        mark_for_indexing(session, docs)
+        mark_changed(session, docs)
     return result
 
 

@@ -13,7 +13,7 @@ from archive.db import session_scope
 from archive.errors import ArchivoError
 from archive.models import DocumentSupply, RegionalUnit, Supply
 from archive.services import Services
-from search.indexer import mark_for_indexing
+from archive.signals import mark_changed
 
 _CODE = re.compile(r"^[A-Z0-9_]{2,20}$")
 _LIMITS = {"name": 120, "city": 120, "address": 200, "contact": 200}
@@ -116,5 +116,5 @@ def update_regional_unit(services: Services, code: str, *, new_code: str | None 
             docs = session.scalars(select(DocumentSupply.document_id).join(
                 Supply, Supply.nis == DocumentSupply.nis).where(Supply.regional_unit_id == unit.id)
                 .distinct()).all()
-            mark_for_indexing(session, docs)
+            mark_changed(session, docs)
         return _view(unit)

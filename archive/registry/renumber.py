@@ -19,7 +19,7 @@ from archive.models import DocumentSupply, Supply, utcnow
 from archive.nis import normalize_nis
 from archive.review_reasons import refresh_all
 from archive.services import Services
-from search.indexer import mark_for_indexing
+from archive.signals import mark_changed
 
 from .auditing import record_many
 from .models import SupplyAlias
@@ -103,7 +103,7 @@ def _move(services: Services, old_text: str, new_text: str, kind: str, actor: st
                     {"desde": old, "hacia": new, "motivo": kind, "ya_vinculado": d in already})
                    for d in report.documents]
         record_many(session, actor, events)
-        mark_for_indexing(session, report.documents)
+        mark_changed(session, report.documents)
         session.expire_all()
         refresh_all(session, report.documents)  # their NIS may have left the registry
         return report

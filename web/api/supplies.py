@@ -7,7 +7,6 @@ the core may not import the dispatch package.
 
 from __future__ import annotations
 
-import logging
 import re
 import tempfile
 import tomllib
@@ -19,6 +18,7 @@ from flask import Response, jsonify, request
 from archive.db import read_scope
 from archive.enums import Role
 from archive.errors import ArchivoError
+from archive.queue import wake
 from archive.registry import ImportReport, import_supplies, load_mapping
 from archive.registry.supply_file import load_supply_file, summarize_dispatches
 
@@ -28,7 +28,6 @@ from . import bp
 from .common import actor, require_multipart, services
 from .errors import fail
 
-log = logging.getLogger(__name__)
 
 READERS = (Role.CONSULTA, Role.ARCHIVISTA, Role.DESPACHO)
 MAX_MAPPING_BYTES = 64 * 1024
@@ -146,7 +145,4 @@ def _wake_indexer() -> None:
     """Documents whose supply data changed are marked; the sweeper finds them if this fails."""
     from search.tasks import request_if_due
 
-    try:
-        request_if_due(services())
-    except Exception:  # noqa: BLE001
-        log.warning("no se pudo avisar al indexador tras la importación", exc_info=True)
+    wake(lambda: request_if_due(services()), "avisar al indexador tras la importación")
