@@ -37,8 +37,8 @@ from dispatch import items as dispatch_items
 from dispatch import service
 from dispatch.enums import ItemOutcome
 from dispatch.items import unit_holds
+from tests.api_support import API, ApiArchive, error_of, make_api_archive
 from tests.physical_helpers import register_boxes, register_folders
-from tests.test_api_support import API, ApiArchive, error_of, make_api_archive
 from tests.web_support import ROLE_USERS, sign_in
 
 DESK = Actor("u_despacho", Role.DESPACHO)

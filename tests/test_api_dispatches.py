@@ -11,8 +11,8 @@ from archive.db import session_scope
 from archive.enums import Role
 from dispatch.couriers import add_courier
 from dispatch.permissions import Actor
+from tests.api_support import API, ApiArchive, error_of, make_api_archive
 from tests.registry_helpers import add_document
-from tests.test_api_support import API, ApiArchive, error_of, make_api_archive
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from archive.db import session_scope
 from archive.enums import DocumentStatus, DocumentType
 from archive.models import Document, RegionalUnit, Supply
 from archive.registry.models import SupplyAlias
+from tests.api_support import API, ApiArchive, error_of, make_api_archive
 from tests.registry_helpers import add_document
-from tests.test_api_support import API, ApiArchive, error_of, make_api_archive
 
 UTC = dt.timezone.utc
 

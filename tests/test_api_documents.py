@@ -15,8 +15,8 @@ from archive.enums import DocumentStatus
 from archive.errors import StorageError
 from archive.models import AuditEvent, Document, Page
 from tests import scans
+from tests.api_support import API, ApiArchive, error_of, make_api_archive
 from tests.registry_helpers import add_document as add_bare_document
-from tests.test_api_support import API, ApiArchive, error_of, make_api_archive
 
 
 @pytest.fixture(scope="module")

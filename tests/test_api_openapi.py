@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance,
                                                response_schema_conformance,
                                                status_code_conformance)
 
-from tests.test_api_support import API, ApiArchive, make_api_archive
+from tests.api_support import API, ApiArchive, make_api_archive
 from web.api import openapi
 from web.security import PUBLIC, access_of
 

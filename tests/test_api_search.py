@@ -10,8 +10,8 @@ import pytest
 from archive.enums import DocumentType as T
 from search.index import IndexUnavailable
 from search.tasks import request_indexing
-from tests.test_api_support import API, ApiArchive, error_of, make_api_archive
-from tests.test_search_support import add_document, add_supply
+from tests.api_support import API, ApiArchive, error_of, make_api_archive
+from tests.search_support import add_document, add_supply
 
 
 @pytest.fixture(scope="module")

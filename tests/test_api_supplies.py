@@ -7,9 +7,9 @@ from typing import Iterator
 
 import pytest
 
+from tests.api_support import API, ApiArchive, error_of, make_api_archive
 from tests.registry_helpers import HEADER, add_document, audit_count, rows, supplies
-from tests.test_api_support import API, ApiArchive, error_of, make_api_archive
-from tests.test_search_support import add_supply
+from tests.search_support import add_supply
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from archive.audit import verify_chain
 from archive.db import session_scope
 from archive.models import AuditEvent
 from tests import scans
-from tests.test_api_support import API, make_api_archive
+from tests.api_support import API, make_api_archive
 from tests.web_support import sign_in
 
 

@@ -14,8 +14,8 @@ from archive.users import create_user
 from archivo_cli import dispatch_cmd
 from dispatch.clock import fmt_date, local_today
 from tests.conftest import home_env, make_services
+from tests.dispatch_helpers import add_doc
 from tests.physical_helpers import register_boxes
-from tests.test_dispatch_helpers import add_doc
 
 
 @click.group()

@@ -19,7 +19,7 @@ from dispatch.couriers import add_courier
 from dispatch.overdue import overdue_dispatches
 from dispatch.permissions import Actor
 from dispatch.report import monthly_report
-from tests.test_api_support import API, ApiArchive, error_of, make_api_archive
+from tests.api_support import API, ApiArchive, error_of, make_api_archive
 
 DESK = Actor("despacho_t", Role.DESPACHO)
 ADMIN = Actor("admin_t", Role.ADMIN)

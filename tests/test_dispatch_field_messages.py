@@ -19,8 +19,8 @@ from archive.localtime import local_today
 from dispatch import items, service
 from dispatch.couriers import add_courier
 from dispatch.permissions import Actor
+from tests.api_support import API, ApiArchive, error_of, make_api_archive
 from tests.conftest import home_env
-from tests.test_api_support import API, ApiArchive, error_of, make_api_archive
 
 DESK = Actor("despacho_t", Role.DESPACHO)
 SUR = Actor("sur_t", Role.ADMIN)

@@ -10,8 +10,8 @@ import zxingcpp
 from archive.enums import DocumentType
 from dispatch import (add_document, add_folder, add_text, create_dispatch, manifest_pdf, prepare,
                       receipt_url, send)
+from tests.dispatch_helpers import COURIER, DESPACHO, add_doc, at, dispatch_services
 from tests.physical_helpers import register_boxes
-from tests.test_dispatch_helpers import COURIER, DESPACHO, add_doc, at, dispatch_services
 
 
 def _text_and_qr(pdf: bytes) -> tuple[str, list[str]]:

@@ -12,8 +12,8 @@ from dispatch import (DEFAULT_TRANSIT_DAYS, add_text, create_dispatch, days_late
                       list_dispatches, list_transit_days, overdue_dispatches, prepare, receive,
                       send, set_transit_days)
 from dispatch.enums import DispatchState
-from tests.test_dispatch_helpers import (ADMIN, CONSULTA, COURIER, DESPACHO, at,
-                                         dispatch_services, regional)
+from tests.dispatch_helpers import (ADMIN, CONSULTA, COURIER, DESPACHO, at,
+                                    dispatch_services, regional)
 
 
 def _send(svc, unit: str, day: float, expected: dt.date | None = None):  # type: ignore[no-untyped-def]

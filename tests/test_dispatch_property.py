@@ -33,8 +33,8 @@ from dispatch.models import Dispatch
 from dispatch.workflow import OPEN_STATES, RECEIVED_STATES
 from archive.audit_key import FILE_NAME as AUDIT_KEY_FILE
 from tests.conftest import make_services
+from tests.dispatch_helpers import ADMIN, COURIER, add_doc, at, dispatch_services
 from tests.physical_helpers import register_boxes
-from tests.test_dispatch_helpers import ADMIN, COURIER, add_doc, at, dispatch_services
 
 S = DispatchState
 DOCS = [f"ARC-2026-{n:06d}" for n in range(1, 5)]

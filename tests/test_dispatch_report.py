@@ -10,8 +10,8 @@ from pathlib import Path
 from dispatch import (ItemOutcome, ItemReceipt, add_document, add_text, create_dispatch,
                       create_return, monthly_report, prepare, receive, resolve_item, send,
                       write_csv)
-from tests.test_dispatch_helpers import (ADMIN, COURIER, DESPACHO, add_doc, at, dispatch_services,
-                                         regional)
+from tests.dispatch_helpers import (ADMIN, COURIER, DESPACHO, add_doc, at, dispatch_services,
+                                    regional)
 
 
 def _sent(svc, unit: str, day: float, what: str = "antecedentes"):  # type: ignore[no-untyped-def]

@@ -18,9 +18,9 @@ from dispatch import (Actor, DispatchScope, ItemKind, ItemOutcome, ItemReceipt, 
                       open_discrepancies, prepare, receive, resolve_item, send)
 from dispatch.models import DispatchItem
 from dispatch.refs import NotFound
+from tests.dispatch_helpers import (ADMIN, CONSULTA, COURIER, DESPACHO, add_doc, at,
+                                    dispatch_services, doc_id, regional)
 from tests.physical_helpers import register_boxes
-from tests.test_dispatch_helpers import (ADMIN, CONSULTA, COURIER, DESPACHO, add_doc, at,
-                                         dispatch_services, doc_id, regional)
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from dispatch import (Action, DispatchState, ItemOutcome, ItemReceipt, Transitio
                       add_document, add_folder, add_text, annul, create_dispatch, create_return,
                       get_dispatch, prepare, receive, remove_item, reopen, send, where_is)
 from dispatch.workflow import TRANSITIONS, allowed_actions, check, check_editable, receipt_state
+from tests.dispatch_helpers import (COURIER, DESPACHO, add_doc, at, dispatch_services,
+                                    doc_id, regional)
 from tests.physical_helpers import register_boxes
-from tests.test_dispatch_helpers import (COURIER, DESPACHO, add_doc, at, dispatch_services,
-                                         doc_id, regional)
 
 S = DispatchState
 

@@ -15,8 +15,8 @@ from archive.db import session_scope
 from archive.models import Document
 from ingest.process import process_document
 from tests import scans
+from tests.api_support import API, make_api_archive
 from tests.conftest import PG_ADMIN_URL
-from tests.test_api_support import API, make_api_archive
 
 pytestmark = [pytest.mark.postgres]
 

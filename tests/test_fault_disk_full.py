@@ -17,7 +17,7 @@ from archive.db import session_scope
 from archive.models import Blob, Document
 from archive.storage import local
 from tests import scans
-from tests.test_api_support import error_of, make_api_archive
+from tests.api_support import error_of, make_api_archive
 
 
 def _png(seed: int) -> bytes:

@@ -17,8 +17,8 @@ from archive.errors import StorageError
 from archive.models import Document
 from ingest.process import process_document
 from tests import scans
+from tests.api_support import API, error_of, make_api_archive
 from tests.fixtures.seaweed import seaweed_server
-from tests.test_api_support import API, error_of, make_api_archive
 
 pytestmark = [pytest.mark.s3, pytest.mark.slow]
 

@@ -17,9 +17,9 @@ from archive.db import session_scope
 from archive.enums import DocumentStatus
 from archive.localtime import iso_local
 from archive.models import Document, DocumentSupply
+from tests.api_support import API, ApiArchive, make_api_archive
 from tests.registry_helpers import add_document
-from tests.test_api_support import API, ApiArchive, make_api_archive
-from tests.test_search_support import add_supply
+from tests.search_support import add_supply
 
 NIS = "4992383"
 RECEIVED_UTC = dt.datetime(2026, 11, 1, 12, 30, 5, 123456)  # naive, as SQLite hands it back

@@ -9,9 +9,9 @@ import pytest
 from archive.db import session_scope
 from archive.enums import DocumentStatus, LinkSource
 from archive.models import Document, DocumentIdentifier, DocumentSupply
+from tests.api_support import API, ApiArchive, make_api_archive
 from tests.registry_helpers import add_document
-from tests.test_api_support import API, ApiArchive, make_api_archive
-from tests.test_search_support import add_supply
+from tests.search_support import add_supply
 
 
 @pytest.fixture(scope="module")

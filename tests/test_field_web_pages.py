@@ -18,7 +18,7 @@ from archive.models import Document, User
 from archive.services import Services
 from search import index as search_index
 from tests.registry_helpers import add_document
-from tests.test_search_support import add_supply
+from tests.search_support import add_supply
 
 ClientAs = Callable[[str], tuple[FlaskClient, str]]
 

@@ -10,8 +10,8 @@ from flask import Flask
 
 from archive.config import load_settings
 from archive.errors import ConfigError
+from tests.api_support import API, make_api_archive
 from tests.conftest import make_services
-from tests.test_api_support import API, make_api_archive
 from tests.web_support import ROLE_USERS, sign_in
 from web import create_app
 

@@ -27,7 +27,7 @@ from search.query import search
 from search.tasks import register_index_task, request_if_due, request_indexing
 from tests import scans
 from tests.conftest import home_env, make_services
-from tests.test_search_support import add_document
+from tests.search_support import add_document
 from web import create_app
 
 REDIS_URL = "redis://127.0.0.1:6379/6"

@@ -20,8 +20,8 @@ from archive.nis import MAX_NIS, normalize_nis_list
 from archive.services import Services
 from dispatch.couriers import add_courier
 from dispatch.permissions import Actor
+from tests.api_support import API, ApiArchive, error_of, make_api_archive
 from tests.registry_helpers import add_document
-from tests.test_api_support import API, ApiArchive, error_of, make_api_archive
 from tests.web_support import app, client_as  # noqa: F401 - fixtures
 from web.api.common import MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_JSON_ITEMS
 

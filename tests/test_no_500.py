@@ -167,7 +167,7 @@ API_EXAMPLES = 5
 
 @pytest.fixture(scope="module")
 def pg_api(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from tests.test_api_support import make_api_archive
+    from tests.api_support import make_api_archive
 
     archive = make_api_archive(tmp_path_factory.mktemp("api_pg"), immediate=False,
                                ARCHIVO_DATABASE_URL=pg_database)
@@ -183,7 +183,7 @@ def test_generated_api_requests_never_get_a_500_on_postgresql(pg_api: Any, mode:
     from schemathesis.checks import not_a_server_error
     from schemathesis.generation import GenerationMode
 
-    from tests.test_api_support import API
+    from tests.api_support import API
 
     schema = schemathesis.openapi.from_wsgi(f"{API}/openapi.json", pg_api.app)
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -224,7 +224,7 @@ def _hostile(schema: dict[str, Any], spec: dict[str, Any], huge: str) -> Any:
 @pytest.mark.parametrize("huge", ["2147483648", "1180591620717411303424"])
 def test_every_api_operation_with_huge_ids_and_nul_strings_on_postgresql(pg_api: Any,
                                                                          huge: str) -> None:
-    from tests.test_api_support import API
+    from tests.api_support import API
 
     spec = pg_api.client().get(f"{API}/openapi.json").get_json()
     failures, tried = [], 0

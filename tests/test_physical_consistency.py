@@ -22,8 +22,8 @@ from archive.services import Services
 from dispatch import (Actor, add_courier, add_document, add_folder, create_dispatch,
                       create_return, prepare, receive, send)
 from dispatch.physical_rules import dispatch_hold
+from tests.api_support import API, ApiArchive, error_of, make_api_archive
 from tests.registry_helpers import add_document as add_archived_document
-from tests.test_api_support import API, ApiArchive, error_of, make_api_archive
 from tests.web_support import add_users
 from web import create_app
 

@@ -27,7 +27,7 @@ from search.grouping import Grouped
 from search.indexer import index_pending, optimize
 from search.parse import parse_query, whoosh_query
 from tests.conftest import make_services
-from tests.test_search_support import add_document, add_supply, set_text
+from tests.search_support import add_document, add_supply, set_text
 
 WORDS = ["heladera", "heladeras", "medidor", "robo", "corte", "energía", "Capiatá", "Luque",
          "transformador", "factura", "reclamo", "titular", "cuadrilla", "dañada", "dañado"]

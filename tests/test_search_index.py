@@ -28,7 +28,7 @@ from search.query import search
 from search.schema import SCHEMA_VERSION
 from search.tasks import register_index_task, request_indexing
 from tests.conftest import home_env
-from tests.test_search_support import add_document, numbers, set_text
+from tests.search_support import add_document, numbers, set_text
 
 CLI = click.Group(commands=[search_cmd.search, search_cmd.reindex, search_cmd.check])
 

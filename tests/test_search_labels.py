@@ -20,7 +20,7 @@ from search.identifiers import archive_number
 from search.indexer import index_pending
 from search.parse import QueryError, parse_query
 from search.query import search
-from tests.test_search_support import add_document, add_supply, numbers
+from tests.search_support import add_document, add_supply, numbers
 
 T = DocumentType
 
@@ -239,7 +239,7 @@ def test_labelled_identifier_with_words_narrows_the_text_search(archive: Archive
 
 def test_api_search_reads_labels(tmp_path: Path) -> None:
     """The API answers a labelled NIS like the box does (the web and CLI share search())."""
-    from tests.test_api_support import API, make_api_archive
+    from tests.api_support import API, make_api_archive
 
     api = make_api_archive(tmp_path)
     svc = api.services

@@ -20,8 +20,8 @@ from search import limits, query
 from search.parse import QueryError, max_distance, whoosh_query
 from search.query import hit_terms, search
 from search.tasks import request_indexing
-from tests.test_api_support import API, ApiArchive, error_of, make_api_archive
-from tests.test_search_support import add_document
+from tests.api_support import API, ApiArchive, error_of, make_api_archive
+from tests.search_support import add_document
 
 # 300 distinct words starting with "prefij" (letters only: one index word each, as written).
 MANY = ["prefij" + "".join(t) for t in itertools.islice(

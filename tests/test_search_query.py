@@ -17,7 +17,7 @@ from search.indexer import index_pending
 from search.parse import QueryError
 from search.query import search
 from tests.conftest import make_services
-from tests.test_search_support import add_document, add_supply, numbers, words_for
+from tests.search_support import add_document, add_supply, numbers, words_for
 
 T = DocumentType
 

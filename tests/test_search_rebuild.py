@@ -26,7 +26,7 @@ from archivo_cli.bootstrap import initialize
 from search import indexer, merge, parallel
 from search.query import search
 from tests.conftest import home_env, make_services
-from tests.test_search_support import add_document, add_supply, set_text
+from tests.search_support import add_document, add_supply, set_text
 
 WORDS = ["heladera", "medidor", "robo", "corte", "energía", "Capiatá", "transformador",
          "factura", "reclamo", "titular", "cuadrilla", "de", "la", "el", "por"]

@@ -69,7 +69,7 @@ def test_upload_views_keep_the_file_limit(app: Flask) -> None:
 
 
 def test_a_nul_anywhere_in_a_json_body_is_a_422_naming_the_field(tmp_path: Path) -> None:
-    from tests.test_api_support import API, error_of, make_api_archive
+    from tests.api_support import API, error_of, make_api_archive
 
     arc = make_api_archive(tmp_path)
     try:

@@ -2,7 +2,7 @@
 
 One real two-page scan is ingested (real Tesseract) once per module and
 shared; tests that change it only change what no other test looks at.
-Documents made of bare rows (``tests.test_search_support.add_document``)
+Documents made of bare rows (``tests.search_support.add_document``)
 stand in where only the page text matters, such as the XSS checks.
 """
 
@@ -33,7 +33,7 @@ from search.indexer import index_pending
 from search.query import search
 from tests import scans
 from tests.conftest import make_services
-from tests.test_search_support import add_document
+from tests.search_support import add_document
 from tests.web_support import ROLE_USERS, add_users, sign_in
 from web import create_app
 from web.search_pages import supply_url

@@ -14,7 +14,7 @@ from archive.db import session_scope
 from archive.enums import DocumentType
 from archive.models import Document, Page
 from search.indexer import index_pending
-from tests.test_search_support import add_document, add_supply
+from tests.search_support import add_document, add_supply
 from tests.test_web_document_page import HIT_WORD, WebArchive, build_archive, text_of
 
 SEARCH = "/buscar"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from tests.api_support import make_api_archive
 from tests.conftest import make_services
-from tests.test_api_support import make_api_archive
 from web import create_app
 
 

@@ -19,8 +19,8 @@ from archive.enums import Role
 from archive.models import AuditEvent, User
 from archive.services import Services
 from archive.users import create_user
+from tests.api_support import API, make_api_archive
 from tests.conftest import make_services
-from tests.test_api_support import API, make_api_archive
 from tests.web_support import PASSWORD, ROLE_USERS, add_users, csrf_of
 from web import create_app, waitress_options
 from web.auth import LOGIN_LIMIT
