@@ -28,6 +28,7 @@ from archive.enums import DocumentStatus, DocumentType, LinkSource
 from archive.models import Document, DocumentIdentifier, DocumentSupply, Supply
 from archive.review_reasons import link_reasons
 from archive.services import Services
+from archive.signals import mark_document_changed
 
 from .classify import classify
 from .extract import extract_all
@@ -129,7 +130,7 @@ def apply_outcome(session: Session, doc: Document, out: Outcome) -> None:
     doc.review_reasons = ",".join(out.reasons)
     doc.status = out.status
     doc.processed_at = dt.datetime.now(dt.timezone.utc)
-    doc.index_due = True
+    mark_document_changed(doc)
     session.flush()
     session.refresh(doc, ["supplies"])
     nis = doc.nis_list

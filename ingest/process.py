@@ -25,6 +25,7 @@ from archive.enums import DocumentStatus
 from archive.models import Blob, Document, Page, derivative_sums
 from archive.errors import StorageError
 from archive.services import Services
+from archive.signals import DocumentsChanged, mark_document_changed
 
 from . import claims, scratch, split
 from .derivatives import scale_words, thumbnail, web_image, words_blob
@@ -325,7 +326,7 @@ def _finish(services: Services, document_id: int, token: str, results: list[Page
                       "nis": doc.nis_list, "tipo": doc.doc_type.value,
                       "motivos": doc.review_reasons})
         status = doc.status.value
-    services.emit("documento_terminado", document_id)
+    services.signals.send(DocumentsChanged((document_id,)))
     return status
 
 
@@ -335,7 +336,7 @@ def _fail(services: Services, document_id: int, token: str, exc: RejectedInput) 
         if doc is None:
             return
         _mark_failed(session, doc, exc)
-    services.emit("documento_terminado", document_id)
+    services.signals.send(DocumentsChanged((document_id,)))
 
 
 def _mark_failed(session: Session, doc: Document, exc: RejectedInput) -> None:
@@ -345,7 +346,7 @@ def _mark_failed(session: Session, doc: Document, exc: RejectedInput) -> None:
     doc.error_message = str(exc)
     doc.claim_token = None
     doc.claimed_at = None
-    doc.index_due = True  # a reprocessed document that now fails must leave the index
+    mark_document_changed(doc)  # a reprocessed document that now fails must leave the index
     audit.record(session, "sistema", "documento.rechazar", "documento", doc.archive_number,
                  {"codigo": exc.code, "motivo": str(exc)})
 

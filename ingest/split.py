@@ -46,6 +46,7 @@ from archive.enums import DocumentStatus, DocumentType, LinkSource
 from archive.models import Blob, Document, DocumentIdentifier, DocumentSupply, Page, utcnow
 from archive.sequences import archive_number
 from archive.services import Services
+from archive.signals import DocumentsChanged, mark_document_changed
 from archive.storage import StoredObject
 
 from . import claims
@@ -289,7 +290,7 @@ def finish(services: Services, document_id: int, token: str, split: Split | None
                                               "lote": "ya dividido: se conservan sus partes",
                                               "reconstruidas": [b.cut.seq for b in rebuilt or []]})
         status = doc.status.value
-    services.emit("documento_terminado", document_id)
+    services.signals.send(DocumentsChanged((document_id,)))
     return Processed(status, tuple(children))
 
 
@@ -434,7 +435,7 @@ def _child_document(session: Session, parent: Document, part: BuiltPart,
         if found is not None:  # same bytes, same document (as on a re-upload)
             if nis and nis not in found.nis_list:
                 _ensure_link(session, found, cut)
-                found.index_due = True
+                mark_document_changed(found)
             return found, False
     if sep is not None and sep.doc_type is not None:
         doc_type, fixed = sep.doc_type, True
@@ -475,7 +476,7 @@ def _finish_upload(session: Session, doc: Document, batch: Batch, parts: list[Ba
     doc.title = (f"Lote escaneado: {made} documento{'s' if made != 1 else ''} "
                  f"({len(batch.separator_pages)} hojas separadoras)")
     doc.processed_at = utcnow()
-    doc.index_due = True  # pages it had before (if reprocessed) leave the index
+    mark_document_changed(doc)  # pages it had before (if reprocessed) leave the index
     doc.claim_token = None
     doc.claimed_at = None
     doc.error_code = doc.error_message = None

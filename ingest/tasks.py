@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -18,7 +19,9 @@ from sqlalchemy import and_, or_, select
 from archive.db import session_scope
 from archive.enums import DocumentStatus
 from archive.models import Document, utcnow
+from archive.queue import wake
 from archive.services import Services
+from archive.signals import Sweep
 
 from .process import TRANSIENT, run_document, sweep_scratch
 
@@ -47,7 +50,8 @@ def register_tasks(services: Services) -> Tasks:
             log.warning("documento %s: falla transitoria, se reintentará", document_id, exc_info=True)
             raise
         for waiting_id in done.waiting:  # the parts a split made: each its own job
-            _wake(services, waiting_id)
+            wake(partial(enqueue_processing, services, waiting_id),
+                 f"encolar el documento {waiting_id}")
         return done.status
 
     tasks = Tasks(process=process)
@@ -57,15 +61,6 @@ def register_tasks(services: Services) -> Tasks:
 
 def enqueue_processing(services: Services, document_id: int) -> None:
     register_tasks(services).process(document_id)
-
-
-def _wake(services: Services, document_id: int) -> None:
-    """Queue a document whose row is already committed; if the queue fails, the sweeper will."""
-    try:
-        enqueue_processing(services, document_id)
-    except Exception:  # noqa: BLE001 - the row is durable; the sweeper re-queues it
-        log.warning("no se pudo encolar el documento %s; el barrido lo retomará", document_id,
-                    exc_info=True)
 
 
 def stale_documents(services: Services, *, received_grace_s: int = RECEIVED_GRACE_S,
@@ -116,7 +111,7 @@ def start_sweeper(services: Services, stop: threading.Event) -> threading.Thread
         while not stop.is_set():
             try:
                 sweep(services, received_grace_s=grace)
-                services.emit("barrido")
+                services.signals.send(Sweep())
             except Exception:  # noqa: BLE001 - logged; tried again next interval
                 log.exception("barrido fallido")
             grace = RECEIVED_GRACE_S
