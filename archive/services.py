@@ -17,7 +17,7 @@ from .config import Settings
 from .db import make_engine, make_sessionmaker
 from .errors import ConfigError
 from .queue import make_huey, make_index_huey
-from .signals import DocumentsChanged, Signals, Sweep
+from .signals import Signals
 from .storage import ObjectStore, open_store
 
 
@@ -30,17 +30,6 @@ class Services:
     _secret: str | None = field(default=None, repr=False)
     # Follow-up work other packages attach without the core knowing them (see archive.signals).
     signals: Signals = field(default_factory=Signals, repr=False)
-
-    def emit(self, event: str, *args: object) -> None:
-        """Transitional: the old string events, for callers not yet sending typed ones."""
-        if event == "documento_terminado":
-            document_id = args[0]
-            assert isinstance(document_id, int)
-            self.signals.send(DocumentsChanged((document_id,)))
-        elif event == "barrido":
-            self.signals.send(Sweep())
-        else:
-            raise ValueError(f"unknown event {event!r}")
 
     @cached_property
     def engine(self) -> Engine:
