@@ -66,8 +66,8 @@ def wake(svc, report: ImportReport) -> None:  # type: ignore[no-untyped-def]
 
     If the queue is unreachable the documents stay due: the worker's sweep finds them.
     """
-    from ingest.tasks import enqueue_processing
-    from search.tasks import request_indexing
+    from ingest import enqueue_processing
+    from search import request_indexing
 
     try:
         if report.to_index:

@@ -18,7 +18,7 @@ from archive.queue import check_queue, make_huey
 from archive.regional import seed_regional_units
 from archive.services import Services
 from archive.users import create_user
-from search.index import create_or_open
+from search import create_or_open
 
 
 @dataclass

@@ -7,8 +7,7 @@ from sqlalchemy import select
 
 from archive.db import session_scope
 from archive.models import RegionalUnit, Supply
-from ingest.accept import accept_stream
-from ingest.samples import TEMPLATES, sample_file
+from ingest import TEMPLATES, accept_stream, sample_file
 
 from .common import friendly_errors, get_services
 from .runtime import require_initialized

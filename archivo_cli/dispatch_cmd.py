@@ -20,11 +20,10 @@ import dispatch as dsp
 from archive.db import read_scope
 from archive.enums import Role
 from archive.errors import ArchivoError
+from archive.localtime import fmt_date, fmt_datetime, local_today
 from archive.models import User
 from archive.services import Services
-from dispatch.clock import fmt_date, fmt_datetime, local_today
-from dispatch.refs import UnknownUnit
-from dispatch.report import csv_bytes
+from dispatch import UnknownUnit, csv_bytes
 
 from .common import friendly_errors, get_services
 
@@ -402,7 +401,7 @@ def manifest(ctx: click.Context, numero: str, path: Path, username: str) -> None
 @friendly_errors
 def where(ctx: click.Context, referencia: str) -> None:
     """Dónde está un original: número de archivo o código de etiqueta de carpeta o caja."""
-    from dispatch.refs import archive_number, label_code
+    from dispatch import archive_number, label_code
 
     svc = get_services(ctx)
     number = archive_number(referencia)

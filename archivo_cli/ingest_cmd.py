@@ -12,10 +12,8 @@ from tqdm import tqdm
 
 from archive.enums import DocumentStatus, DocumentType
 from archive.errors import ArchivoError
-from ingest.accept import accept_stream
-from ingest.errors import RejectedInput
-from ingest.sniff import is_plainly_not_a_scan, read_head
-from ingest.status import is_final, summaries
+from ingest import (RejectedInput, accept_stream, is_final, is_plainly_not_a_scan, read_head,
+                    summaries)
 
 from .common import friendly_errors, get_services
 from .runtime import require_initialized, start_background_worker

@@ -16,7 +16,7 @@ import click
 from archive import physical as ph
 from archive.db import read_scope, session_scope
 from archive.localtime import fmt_date, fmt_datetime, local_today
-from dispatch.physical_rules import dispatch_hold
+from dispatch import dispatch_hold
 
 from .common import friendly_errors, get_services
 

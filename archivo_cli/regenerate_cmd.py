@@ -7,7 +7,7 @@ import click
 from archive import fixity, keys
 from archive.errors import ArchivoError
 from archive.services import Services
-from ingest.regenerate import parse_number, regenerate_document
+from ingest import parse_number, regenerate_document
 
 from .common import friendly_errors, get_services
 from .runtime import require_initialized

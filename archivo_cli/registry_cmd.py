@@ -152,7 +152,7 @@ def _wake_indexer(svc) -> None:  # type: ignore[no-untyped-def]
 
     If the queue cannot be reached, the worker's sweep finds the marked documents later.
     """
-    from search.tasks import request_if_due
+    from search import request_if_due
 
     if not wake(lambda: request_if_due(svc), "avisar al indexador", quiet=True):
         click.echo("Aviso: no se pudo avisar al trabajador; el índice se actualizará en su "

@@ -11,7 +11,7 @@ from huey.consumer import Consumer
 
 from archive.queue import check_queue
 from archive.services import Services
-from ingest.capabilities import log_missing_capabilities
+from ingest import log_missing_capabilities
 
 from .common import friendly_errors, get_services, require_prepared
 
@@ -77,9 +77,8 @@ def _worker_parts(svc: Services, workers: int | None, *, ocr: bool = True,
     index role still registers the index task, to put wake-ups on its queue.
     """
     from archive.fixity import register_fixity_task
-    from ingest.tasks import register_tasks, start_sweeper
-    from ingest.watch import start_watcher
-    from search.tasks import register_index_task, start_index_sweeper
+    from ingest import register_tasks, start_sweeper, start_watcher
+    from search import register_index_task, start_index_sweeper
 
     register_index_task(svc)
     stop = threading.Event()

@@ -14,12 +14,9 @@ from tqdm import tqdm
 from archive import audit_anchor, fixity
 from archive.localtime import fmt_date
 from archive.services import Services
-from search.check import IndexReport, check_consistency, repair
-from search.indexer import REBUILD_BATCH, rebuild
-from search.lock import exclusive_writer, release_stale_lock
-from search.query import MAX_PER_PAGE, SORTS
-from search.query import search as run_search
-from search.results import MODE_EXACT, SearchResults
+from search import (MAX_PER_PAGE, MODE_EXACT, REBUILD_BATCH, SORTS, IndexReport, SearchResults,
+                    check_consistency, exclusive_writer, rebuild, release_stale_lock, repair)
+from search import search as run_search
 
 from .common import friendly_errors, get_services
 from .runtime import require_initialized
@@ -139,7 +136,7 @@ def _ids(report: IndexReport, ids: set[int]) -> str:
 
 
 def _print_report(svc: Services, report: IndexReport) -> None:
-    from search.index import STATE_MESSAGES, IndexState
+    from search import STATE_MESSAGES, IndexState
 
     click.echo(f"Índice de búsqueda: {svc.settings.index_dir}")
     if report.state is not IndexState.OK:

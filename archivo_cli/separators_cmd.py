@@ -16,7 +16,7 @@ from sqlalchemy import select
 from archive.enums import DocumentType
 from archive.errors import ArchivoError
 from archive.nis import normalize_nis
-from ingest.separators import write_separators
+from ingest import write_separators
 
 from .common import friendly_errors, require_prepared
 

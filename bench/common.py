@@ -73,8 +73,7 @@ def ingest_corpus(svc, docs: list[TruthDoc]) -> list[tuple[int, int, int]]:  # t
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from ingest.accept import accept_stream
-    from ingest.process import process_document
+    from ingest import accept_stream, process_document
 
     jobs: list[tuple[int, int, int]] = []
     for di, d in enumerate(docs):

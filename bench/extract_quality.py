@@ -19,8 +19,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.classify import classify
-from ingest.extract import digits_only, extract_all
+# Run as a script, this file's folder comes first on sys.path and "ingest" would name
+# bench/ingest.py instead of the package being measured.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
+from ingest import classify, extract_all  # noqa: E402
+from ingest.extract import digits_only  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -23,16 +23,14 @@ from archive.config import load_settings  # noqa: E402
 from archive.db import session_scope  # noqa: E402
 from archive.models import Page  # noqa: E402
 from archive.services import Services  # noqa: E402
-from search import index as search_index  # noqa: E402
-from search.indexer import index_pending, prepare_index  # noqa: E402
-from search.tasks import BATCH  # noqa: E402
+from search import BATCH, index_pending, prepare_index, reset_index  # noqa: E402
 
 
 def main() -> None:
     svc = Services(load_settings({"ARCHIVO_HOME": sys.argv[1]}))
     with session_scope(svc.sessions) as session:
         n_pages = int(session.scalar(select(func.count()).select_from(Page)) or 0)
-    search_index.reset_index(svc.settings.index_dir)
+    reset_index(svc.settings.index_dir)
     prepare_index(svc)
     t, c = time.perf_counter(), time.process_time()
     done = index_pending(svc, batch=BATCH)

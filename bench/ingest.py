@@ -32,8 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from PIL import Image  # noqa: E402
 
 from bench.common import CORPUS_SCRIPT, fresh_services, make_corpus, tmpdir  # noqa: E402
-from ingest.accept import accept_stream  # noqa: E402
-from ingest.process import process_document  # noqa: E402
+from ingest import accept_stream, process_document  # noqa: E402
 
 
 def page_images(out: Path, n: int, dpi: int, corpus: Path) -> list[Path]:

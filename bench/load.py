@@ -46,7 +46,7 @@ def _free_port() -> int:
 
 
 def _png(seed: int) -> bytes:
-    from ingest.samples import render_page, sample_document
+    from ingest import render_page, sample_document
 
     doc = sample_document(seed, "reclamo_electrodomestico")
     img = render_page(doc.lines, dpi=100, size_mm=(150, 90), text_pt=11)
@@ -124,9 +124,8 @@ def main() -> None:
     from archive.accounts import create_token
     from archive.db import session_scope
     from archive.users import create_user
-    from ingest.accept import accept_stream
-    from ingest.process import process_document
-    from search.indexer import index_pending
+    from ingest import accept_stream, process_document
+    from search import index_pending
 
     t0 = time.perf_counter()
     for i in range(args.semilla_docs):

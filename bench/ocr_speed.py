@@ -40,8 +40,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont  # noqa: E402
 
 from ingest import ocr  # noqa: E402
-from ingest.derivatives import thumbnail, web_image  # noqa: E402
-from ingest.ocr import ocr_page  # noqa: E402
+from ingest import ocr_page, thumbnail, web_image  # noqa: E402
 
 OSD_RUNS = [0]
 _real_osd = ocr._osd

@@ -25,9 +25,7 @@ SKIP_NAMES = {"MANIFEST.md", "UPSTREAM_LICENSE"}  # the corpus' own paperwork
 
 def run_one(path: str) -> None:
     """Child side: ingest one file and print one JSON line with the outcome."""
-    from ingest.errors import RejectedInput
-    from ingest.pages import count_pages, iter_pages
-    from ingest.sniff import sniff
+    from ingest import RejectedInput, count_pages, iter_pages, sniff
 
     try:
         kind = sniff(path)

@@ -27,9 +27,7 @@ sys.path.insert(0, {root!r})
 from bench.common import fresh_services
 from archive.db import session_scope
 from archive.models import Document
-from ingest.accept import accept_stream
-from ingest.errors import RejectedInput
-from ingest.process import process_document
+from ingest import RejectedInput, accept_stream, process_document
 svc = fresh_services({home!r})
 path = {path!r}
 try:

@@ -24,14 +24,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fresh_services, tmpdir  # noqa: E402
-from ingest.accept import accept_stream  # noqa: E402
-from ingest.samples import render_page, sample_document  # noqa: E402
+from ingest import accept_stream, render_page, sample_document  # noqa: E402
 
 CHILD = """
 import sys, time
 sys.path.insert(0, {root!r})
 from bench.common import fresh_services
-from ingest.process import process_document
+from ingest import process_document
 svc = fresh_services({home!r})
 t = time.perf_counter()
 status = process_document(svc, {doc_id})

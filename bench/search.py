@@ -58,9 +58,7 @@ from archive.enums import DocumentStatus, DocumentType, LinkSource  # noqa: E402
 from archive.models import Blob, Document, DocumentIdentifier, DocumentSupply, Page, Supply  # noqa: E402
 from archive.services import Services  # noqa: E402
 from archivo_cli.bootstrap import initialize  # noqa: E402
-from search.indexer import rebuild  # noqa: E402
-from search.parallel import worker_count  # noqa: E402
-from search.query import search, warm_up  # noqa: E402
+from search import rebuild, search, warm_up, worker_count  # noqa: E402
 
 CITIES = ["Asunción", "Capiatá", "Luque", "San Lorenzo", "Lambaré", "Fernando de la Mora",
           "Encarnación", "Ciudad del Este", "Concepción", "Coronel Oviedo", "Caacupé", "Itauguá",

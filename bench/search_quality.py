@@ -36,11 +36,8 @@ from whoosh import query as wq  # noqa: E402
 from archive.db import session_scope  # noqa: E402
 from archive.models import Document, DocumentSupply, Page  # noqa: E402
 from bench.common import add_corpus_arguments, fresh_services, ingest_corpus, make_corpus, tmpdir  # noqa: E402
-from search import index as search_index  # noqa: E402
+from search import INDEXABLE, cached_searcher, index_pending, search  # noqa: E402
 from search.analysis import fold, spanish_stop_words  # noqa: E402
-from search.entries import INDEXABLE  # noqa: E402
-from search.indexer import index_pending  # noqa: E402
-from search.query import search  # noqa: E402
 
 WORD = re.compile(r"[^\W\d_]{4,}")
 TOP = 10
@@ -140,7 +137,7 @@ def main() -> None:
         for _, _, doc_id in (j for j in jobs if j[0] == di):
             for nis in d.nis:
                 truth.setdefault(nis, set()).add(doc_id)
-    searcher = search_index.cached_searcher(svc.settings.index_dir)
+    searcher = cached_searcher(svc.settings.index_dir)
     doc_col = searcher.reader().column_reader("document_id")
     exact_ok = index_ok = truth_ok = 0
     nis_errors: list[str] = []
