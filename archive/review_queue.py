@@ -28,7 +28,7 @@ from .enums import DocumentStatus, DocumentType
 from .localtime import iso_local
 from .errors import ArchivoError
 from .models import Document, DocumentSupply, Page, RegionalUnit, Supply
-from .nis import ocr_digits
+from .identifiers import ocr_digits
 from .review_reasons import describe
 from .words import Word
 

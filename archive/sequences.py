@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .identifiers import ARCHIVE_PREFIX, DISPATCH_PREFIX, sequence_number
 from .models import Sequence
 
 
@@ -34,10 +35,14 @@ def next_value(session: Session, name: str) -> int:
 
 def archive_number(session: Session, today: dt.date | None = None) -> str:
     """``ARC-2026-000123``: the counter restarts each year, the prefix keeps numbers unique."""
-    year = (today or dt.date.today()).year
-    return f"ARC-{year}-{next_value(session, f'ARC-{year}'):06d}"
+    return _yearly(session, ARCHIVE_PREFIX, today)
 
 
 def dispatch_number(session: Session, today: dt.date | None = None) -> str:
+    """``ENV-2026-000123``: a dispatch's number, counted like archive numbers."""
+    return _yearly(session, DISPATCH_PREFIX, today)
+
+
+def _yearly(session: Session, prefix: str, today: dt.date | None) -> str:
     year = (today or dt.date.today()).year
-    return f"ENV-{year}-{next_value(session, f'ENV-{year}'):06d}"
+    return sequence_number(prefix, year, next_value(session, f"{prefix}-{year}"))

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ingest.extract import fold_accents
+from archive.identifiers import fold_accents
 
 __all__ = ["DOC_TYPES", "OTHER", "Classification", "classify"]
 

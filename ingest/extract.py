@@ -21,12 +21,28 @@ returned at 0.4, so callers can keep it out of exact links but still index it.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 
-from archive.nis import NUMBER_SIGN_AS_DIGIT, NUMBER_SIGNS, number_sign_class, ocr_digits
+from archive.identifiers import (
+    CEDULA_DIGITS,
+    NIS_IN_TEXT_DIGITS,
+    NIS_USUAL_DIGITS,
+    NUMBER_SIGN_AS_DIGIT,
+    NUMBER_SIGNS,
+    OCR_LOOKALIKES,
+    RUC_BASE,
+    digits_only,
+    expediente_value,
+    fold_accents,
+    number_sign_class,
+    ocr_fixes,
+    ot_value,
+    ruc_check_digit,
+    ruc_value,
+    widen_year,
+)
+from archive.identifiers import ocr_digits as normalize_digits
 
 __all__ = [
     "LABELLED_CONFIDENCE",
@@ -51,8 +67,7 @@ LIST_CONFIDENCE = 0.9  # later numbers of a list after one label: "NIS: 1234567 
 WEAK_LABEL_CONFIDENCE = 0.8  # "suministro 1234567" without N°/Nro./colon
 UNLABELLED_CONFIDENCE = 0.4
 OCR_FIX_PENALTY = 0.05  # per letter read as a digit
-NIS_USUAL_LENGTH = 7  # today's NIS; other lengths are allowed but trusted a little less
-ODD_LENGTH_PENALTY = 0.1
+ODD_LENGTH_PENALTY = 0.1  # a NIS not of today's length: allowed, trusted a little less
 MAX_OCR_FIXES = 2
 
 
@@ -85,43 +100,7 @@ class Extraction:
     document_date: date | None = None
 
 
-# --------------------------------------------------------------------------- text helpers
-
-# Letters Tesseract commonly returns in place of digits; applied only in labelled numbers.
-
-
-@lru_cache(maxsize=4096)
-def _fold_char(ch: str) -> str:
-    if ch.isascii():
-        return ch
-    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-    if len(base) != 1 or (base.isspace() and ch in NUMBER_SIGNS):  # "N˚" stays a number sign
-        return ch
-    return base
-
-
-def fold_accents(text: str) -> str:
-    """Strip accents one character for one, so offsets in the result match ``text``."""
-    return "".join(_fold_char(c) for c in text)
-
-
-def digits_only(text: str) -> str:
-    """Keep the ASCII digits of ``text`` (drops thousands dots, spaces, hyphens)."""
-    return "".join(c for c in text if "0" <= c <= "9")
-
-
-def normalize_digits(text: str) -> str:
-    """Read OCR look-alike letters (O, l, I, |, S, B) as digits, then keep only digits.
-
-    Only meaningful where a label guarantees a number: elsewhere "SOL" would become 501.
-    """
-    return ocr_digits(text)
-
-
-def _ocr_fixes(token: str) -> int:
-    """How many characters of ``token`` are letters standing in for digits."""
-    return sum(1 for c in token if c in "OolI|SB")
-
+# --------------------------------------------------------------------------- helpers
 
 def _dedupe(cands: list[Candidate]) -> list[Candidate]:
     """One candidate per value, the most confident one, in order of appearance."""
@@ -150,7 +129,7 @@ _NUMSIGN = rf"(?i:(?:{_SIGN_AS_DIGIT}|n(?:ro|o|e|um|umero)?\s?\.?\s?{_SIGN}?|#))
 # the specks OCR reads as quotes, asterisks or degree signs ("NIS: "3312321").
 _GAP = r"[\s:;,.\-\u2013=#«»" + re.escape(NUMBER_SIGNS) + r"]*"
 # A digit or a letter OCR mistakes for one (case-sensitive on purpose: "s" or "b" are not digits).
-_D = r"[0-9OoIl|SB]"
+_D = "[0-9" + re.escape(OCR_LOOKALIKES) + "]"
 # A number as printed: thousands-grouped ("4.992.383", "4 992 383") or one run.
 _NUM_LOOSE = rf"(?:{_D}{{1,3}}(?:[ .,]{_D}{{3}})+(?![.,]?[0-9])|{_D}{{4,12}})(?![0-9A-Za-z])"
 
@@ -177,12 +156,10 @@ _NIS_WEAK = re.compile(
 # More numbers after a labelled one: "NIS: 1234567, 2345678 y 3456789".
 _LIST_NEXT = re.compile(rf"\s*(?:,|;|/|-|\u2013|\by\b|\be\b)\s*(?P<num>{_NUM_LOOSE})")
 
-_NIS_MIN, _NIS_MAX = 6, 10
-
 
 def _labelled_number(token: str, lo: int, hi: int) -> tuple[str, int] | None:
     """Digits of a labelled number token and how many OCR fixes it took, or None if implausible."""
-    fixes = _ocr_fixes(token)
+    fixes = ocr_fixes(token)
     value = normalize_digits(token)
     if not lo <= len(value) <= hi or fixes > MAX_OCR_FIXES:
         return None
@@ -196,13 +173,13 @@ def _labelled_nis(text: str, folded: str) -> list[Candidate]:
         num: re.Match[str] | None = m
         while num is not None:
             token = num.group("num")
-            got = _labelled_number(token, _NIS_MIN, _NIS_MAX)
+            got = _labelled_number(token, *NIS_IN_TEXT_DIGITS)
             if got is None:
                 break
             value, fixes = got
             s, e = num.span("num")
             penalty = fixes * OCR_FIX_PENALTY
-            if len(value) != NIS_USUAL_LENGTH:
+            if len(value) != NIS_USUAL_DIGITS:
                 penalty += ODD_LENGTH_PENALTY
             out.append(Candidate(value, "nis", round(conf - penalty, 3), (s, e), text[s:e]))
             conf, num = LIST_CONFIDENCE, _LIST_NEXT.match(folded, e)
@@ -281,7 +258,6 @@ _CI_LABEL = (
     r")"
 )
 _CI_RE = re.compile(rf"{_CI_LABEL}(?:\s*{_NUMSIGN})?{_GAP}(?P<num>{_NUM_LOOSE})")
-_CI_MIN, _CI_MAX = 5, 8
 
 
 def find_cedulas(text: str) -> list[Candidate]:
@@ -293,7 +269,7 @@ def find_cedulas(text: str) -> list[Candidate]:
     folded = fold_accents(text)
     out: list[Candidate] = []
     for m in _CI_RE.finditer(folded):
-        got = _labelled_number(m.group("num"), _CI_MIN, _CI_MAX)
+        got = _labelled_number(m.group("num"), *CEDULA_DIGITS)
         if got is None or folded[m.end("num"):m.end("num") + 1] in ("-", "\u2013"):
             continue  # a "CI 1234567-8" is really a RUC-style number with its check digit
         value, fixes = got
@@ -305,24 +281,8 @@ def find_cedulas(text: str) -> list[Candidate]:
 
 # --------------------------------------------------------------------------- RUC
 
-def ruc_check_digit(base: str) -> int:
-    """SET's modulo-11 check digit for a RUC base: weights 2..11 from the right, cycling.
-
-    Raises ValueError for an empty or non-numeric base.
-    """
-    if not base or not base.isascii() or not base.isdigit():
-        raise ValueError(f"Base de RUC inválida: {base!r}")
-    total, weight = 0, 2
-    for ch in reversed(base):
-        total += int(ch) * weight
-        weight = 2 if weight == 11 else weight + 1
-    rest = total % 11
-    return 11 - rest if rest > 1 else 0
-
-
 _RUC_LABEL = r"(?i:(?<![a-z])r ?\.? ?u ?\.? ?c ?\.?(?![a-z]))"
-_RUC_BASE = r"(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]{5,10})"
-_RUC_NUM = rf"(?P<num>(?P<base>{_RUC_BASE})\s?[\-\u2013]\s?(?P<dv>[0-9]))(?![0-9]|[.,][0-9])"
+_RUC_NUM = rf"(?P<num>(?P<base>{RUC_BASE})\s?[\-\u2013]\s?(?P<dv>[0-9]))(?![0-9]|[.,][0-9])"
 _RUC_LABELLED = re.compile(rf"{_RUC_LABEL}(?:\s*{_NUMSIGN})?{_GAP}{_RUC_NUM}")
 _RUC_BARE = re.compile(rf"(?<![0-9.,/\-]){_RUC_NUM}")
 _RUC_BARE_MIN_BASE = 6  # a bare "12345-6" is too often something else
@@ -348,7 +308,7 @@ def find_rucs(text: str, include_invalid: bool = False) -> list[Candidate]:
                     continue
             else:
                 labelled_spans.append((s, e))
-            value = f"{base}-{m.group('dv')}"
+            value = ruc_value(base, m.group("dv"))
             if ruc_check_digit(base) == int(m.group("dv")):
                 out.append(Candidate(value, "ruc", conf, (s, e), text[s:e]))
             elif include_invalid:
@@ -365,14 +325,6 @@ _EXP_RE = re.compile(
 )
 
 
-def _year(y: str) -> int | None:
-    """A four-digit year from "2025" or "25" (00-69 -> 20xx, 70-99 -> 19xx), if plausible."""
-    n = int(y)
-    if len(y) == 2:
-        n += 2000 if n < 70 else 1900
-    return n if 1950 <= n <= 2100 else None
-
-
 def find_expedientes(text: str) -> list[Candidate]:
     """File numbers after "Expediente"/"Expte." as "number/year".
 
@@ -382,12 +334,10 @@ def find_expedientes(text: str) -> list[Candidate]:
     folded = fold_accents(text)
     out: list[Candidate] = []
     for m in _EXP_RE.finditer(folded):
-        year = _year(m.group("y"))
-        number = int(digits_only(m.group("n")))
-        if year is None or number == 0:
+        value = expediente_value(m.group("n"), m.group("y"))
+        if value is None:
             continue
         s, e = m.span("num")
-        value = f"{number}/{year}"
         out.append(Candidate(value, "expediente", LABELLED_CONFIDENCE, (s, e), text[s:e]))
     return _dedupe(out)
 
@@ -412,8 +362,8 @@ def find_ots(text: str) -> list[Candidate]:
     out: list[Candidate] = []
     for m in _OT_RE.finditer(folded):
         s, e = m.span("num")
-        if m.group("y") is not None and _year(m.group("y")) is not None:
-            value = f"{m.group('y')}-{int(m.group('seq')):06d}"
+        if m.group("y") is not None and widen_year(m.group("y")) is not None:
+            value = ot_value(m.group("y"), m.group("seq"))
         else:
             value = digits_only(m.group("num"))
         out.append(Candidate(value, "ot", LABELLED_CONFIDENCE, (s, e), text[s:e]))
@@ -456,7 +406,7 @@ def _dates_with_spans(folded: str) -> list[tuple[date, tuple[int, int]]]:
         y_txt = m.group("y")
         if len(y_txt) == 2 and m.group("sep") != "/":
             continue  # "12.10.16" is as likely a version or a code as a date
-        year = _year(y_txt) if len(y_txt) == 2 else int(y_txt)
+        year = widen_year(y_txt) if len(y_txt) == 2 else int(y_txt)
         d = _make_date(year, int(m.group("m")), int(m.group("d"))) if year else None
         if d and 1900 <= d.year <= 2100:
             found.append((d, m.span()))

@@ -18,7 +18,6 @@ position, so "2023" finds "15/03/2023".
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -38,15 +37,12 @@ from whoosh.lang import stemmer_for_language, stopwords_for_language
 from whoosh.system import pack_uint
 from whoosh.support.charset import accent_map
 
+# Re-exported for the benchmarks, which compare words folded like the stop words.
+from archive.identifiers import fold as fold
+
 # A number whose digit groups are joined by . , - or / ; otherwise a run of word characters.
 TOKEN_PATTERN = r"\d+(?:[.,\-/]\d+)+|\w+"
 _SEPARATOR = re.compile(r"[.,\-/]")
-
-
-def fold(text: str) -> str:
-    """Lowercase without accents ("Capiatá" -> "capiata"); used wherever names are compared."""
-    norm = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in norm if not unicodedata.combining(c))
 
 
 class NumberFilter(Filter):

@@ -28,9 +28,9 @@ from whoosh.query.compound import CompoundQuery
 
 from archive.enums import DocumentType
 from archive.errors import ArchivoError
+from archive.identifiers import fold
 
 from . import identifiers
-from .analysis import fold
 from .schema import TEXT_FIELDS, build_schema
 
 
@@ -218,9 +218,9 @@ def make_clause(alias: str, raw: str, *, negate: bool = False,
     for p in parts:
         value = identifiers.CANONICAL[fieldname](p)
         if value is None and fieldname == "ruc" and identifiers.plain_number(p):
-            value, prefix = identifiers.digits(p) + "-", True  # any check digit
+            value, prefix = identifiers.digits_only(p) + "-", True  # any check digit
         elif value is None and fieldname == "expediente" and identifiers.plain_number(p):
-            value, prefix = str(int(identifiers.digits(p))) + "/", True  # any year
+            value, prefix = str(int(identifiers.digits_only(p))) + "/", True  # any year
         if value is None:
             raise QueryError(f"«{p}» {_INVALID[fieldname]}.")
         values.append(value)

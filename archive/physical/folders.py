@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from archive import audit
 from archive.errors import ArchivoError
+from archive.identifiers import ARCHIVE_PREFIX, sequence_number
 from archive.localtime import fmt_date
 from archive.models import Document, utcnow
 from archive.nis import normalize_nis
@@ -19,7 +20,7 @@ from .holds import AwayCheck, document_key
 from .locations import NotFound, chain, first_hold_of, get_location, node_label, path_text
 from .models import DocumentPlace, Folder, Loan, Location, Move
 
-_ARCHIVE = re.compile(r"ARC-?(\d{4})-?(\d{1,6})", re.IGNORECASE)
+_ARCHIVE = re.compile(rf"{ARCHIVE_PREFIX}-?(\d{{4}})-?(\d{{1,6}})", re.IGNORECASE)
 
 
 def get_folder(session: Session, code: str) -> Folder:
@@ -114,7 +115,7 @@ def find_document(session: Session, archive_number: str) -> Document:
     if m is None:
         raise ArchivoError(f"«{archive_number}» no es un número de archivo (por ejemplo "
                            "ARC-2026-000123).")
-    number = f"ARC-{m.group(1)}-{int(m.group(2)):06d}"
+    number = sequence_number(ARCHIVE_PREFIX, m.group(1), int(m.group(2)))
     doc = session.scalar(select(Document).where(Document.archive_number == number))
     if doc is None:
         raise NotFound(f"No existe el documento {number} en el archivo.")
