@@ -17,11 +17,6 @@ from archive.services import Services
 
 log = logging.getLogger(__name__)
 
-# One module per page family, each exposing ``bp``; the API is the package ``web/api``.
-BLUEPRINT_MODULES = ("health", "objects", "pages", "auth", "dashboard", "search_pages",
-                     "documents", "supplies", "upload", "review", "admin", "dispatch_pages",
-                     "physical", "batches", "api")
-
 
 class ArchivoApp(Flask):
     """Flask with absolute URLs taken from ARCHIVO_BASE_URL when it is set, never from
@@ -63,13 +58,16 @@ def create_app(services: Services | None = None, *, warm_search: bool | None = N
     app.extensions["archivo"] = services
     _trust_proxies(app, services.settings.proxies)
 
-    from importlib import import_module
-
-    from . import converters, errors, nav, security
+    # Imported here, not at the top: every page module imports ``services_of`` from here.
+    from . import (admin, api, auth, batches, bodies, converters, dashboard, dispatch_pages,
+                   documents, errors, health, nav, objects, pages, physical, review, search_pages,
+                   security, supplies, upload)
 
     converters.register(app)  # before the blueprints: their <int:...> rules bind to it
-    for name in BLUEPRINT_MODULES:
-        app.register_blueprint(import_module(f"{__name__}.{name}").bp)
+    # One module per page family, each exposing ``bp``; the API is the package ``web/api``.
+    for module in (health, objects, pages, auth, dashboard, search_pages, documents, supplies,
+                   upload, review, admin, dispatch_pages, physical, batches, api):
+        app.register_blueprint(module.bp)
     errors.register(app)
     app.before_request(_host_checker(services.settings.trusted_hosts))
     app.before_request(bodies.bound_body)  # before the CSRF check reads the form
@@ -81,7 +79,7 @@ def create_app(services: Services | None = None, *, warm_search: bool | None = N
                                  csrf_token=security.csrf_token, csrf_field=_csrf_field)
     security.check_declared(app)
     if warm_search:
-        from search.query import warm_up_in_background
+        from search import warm_up_in_background
 
         warm_up_in_background(services)
     return app

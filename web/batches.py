@@ -35,6 +35,7 @@ from archive.models import Document, Page
 from archive.queue import wake
 from archive.review_reasons import describe, describe_stored
 from archive.services import Services
+from ingest import enqueue_processing
 
 from . import services_of
 from .edits import confirm_nis_page, nis_to_confirm, wake_indexer
@@ -235,8 +236,6 @@ Correction = Callable[[Session, Batch, str], str]  # (session, batch, username) 
 
 def _wake_worker(services: Services, document_id: int) -> None:
     """The upload is back in ``recibido``; if the queue is down the sweeper re-queues it."""
-    from ingest.tasks import enqueue_processing
-
     wake(lambda: enqueue_processing(services, document_id), f"encolar el lote {document_id}")
 
 

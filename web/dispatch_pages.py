@@ -13,21 +13,15 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
                    request, session, url_for)
 from werkzeug.wrappers import Response as BaseResponse
 
+import dispatch
 from archive.db import read_scope
 from archive.enums import Role
 from archive.errors import ArchivoError
+from archive.localtime import local_today
 from archive.models import RegionalUnit
-from dispatch import items as dispatch_items
-from dispatch import queries, service
-from dispatch.clock import local_today
-from dispatch.couriers import list_couriers
-from dispatch.enums import DispatchState, ItemOutcome
-from dispatch.manifest import manifest_pdf
-from dispatch.overdue import overdue_dispatches
-from dispatch.permissions import Actor, PermissionDenied, can_manage, can_receive, can_resolve
-from dispatch.refs import NotFound, UnknownInput, UnknownUnit
-from dispatch.report import csv_bytes, monthly_report
-from dispatch.workflow import allowed_actions
+from dispatch import (Actor, DispatchState, ItemOutcome, NotFound, PermissionDenied, UnknownInput,
+                      UnknownUnit, allowed_actions, can_manage, can_receive, can_resolve,
+                      csv_bytes, list_couriers, manifest_pdf, monthly_report, overdue_dispatches)
 
 from . import services_of
 from .errors import error_response
@@ -118,7 +112,7 @@ def index() -> tuple[str, int]:
     per_page = 50
     error = None
     try:
-        rows = queries.list_dispatches(
+        rows = dispatch.list_dispatches(
             _svc(), actor, state=state, destination=destination, courier=courier,
             date_from=_date("desde", "Desde"), date_to=_date("hasta", "Hasta"),
             overdue_only=overdue, limit=per_page + 1, offset=(page - 1) * per_page)
@@ -132,7 +126,7 @@ def index() -> tuple[str, int]:
         error=error, today=today, states=DispatchState.choices(), units=_units(),
         couriers=list_couriers(_svc()), args=request.args,
         overdue=overdue_dispatches(_svc(), actor, today=today),
-        discrepancies=queries.open_discrepancies(_svc(), actor),
+        discrepancies=dispatch.open_discrepancies(_svc(), actor),
         can_create=actor.role in (Role.DESPACHO, Role.ADMIN)), 400 if error else 200
 
 
@@ -140,8 +134,8 @@ def index() -> tuple[str, int]:
 @requires(Role.DESPACHO)
 def create() -> BaseResponse:
     try:
-        d = service.create_dispatch(_svc(), _actor(), request.form.get("destino", ""),
-                                    notes=request.form.get("notas", ""))
+        d = dispatch.create_dispatch(_svc(), _actor(), request.form.get("destino", ""),
+                                     notes=request.form.get("notas", ""))
     except UnknownUnit as exc:
         flash(f"{exc} Elija el destino de la lista.", "error")
         return redirect(url_for("dispatch_pages.index"))
@@ -157,7 +151,7 @@ def create() -> BaseResponse:
 @requires(*READERS)
 def detail(dispatch_id: int) -> str:
     actor = _actor()
-    d = queries.get_dispatch(_svc(), actor, dispatch_id)
+    d = dispatch.get_dispatch(_svc(), actor, dispatch_id)
     manage = can_manage(actor, d.scope)
     typed = session.pop(TYPED_ITEM, None)
     if not isinstance(typed, dict) or typed.get("despacho") != dispatch_id:
@@ -213,15 +207,15 @@ def add_item(dispatch_id: int) -> BaseResponse:
 
     def add() -> None:
         if kind == "documento":
-            dispatch_items.add_document(svc, actor, dispatch_id,
-                                        archive_number=form.get("referencia", ""),
-                                        original=original)
+            dispatch.add_document(svc, actor, dispatch_id,
+                                  archive_number=form.get("referencia", ""),
+                                  original=original)
         elif kind == "carpeta":
-            dispatch_items.add_folder(svc, actor, dispatch_id, form.get("referencia", ""),
-                                      description=form.get("descripcion", ""), sheets=sheets())
+            dispatch.add_folder(svc, actor, dispatch_id, form.get("referencia", ""),
+                                description=form.get("descripcion", ""), sheets=sheets())
         else:
-            dispatch_items.add_text(svc, actor, dispatch_id, form.get("descripcion", ""),
-                                    sheets=sheets(), original=original)
+            dispatch.add_text(svc, actor, dispatch_id, form.get("descripcion", ""),
+                              sheets=sheets(), original=original)
     return _run(dispatch_id, "Ítem agregado.", add,
                 keep={name: form.get(name, "")[:300] for name in ITEM_FIELDS})
 
@@ -229,7 +223,7 @@ def add_item(dispatch_id: int) -> BaseResponse:
 @bp.post("/<int:dispatch_id>/items/<int:item_id>/quitar")
 @requires(*SENDERS)
 def remove_item(dispatch_id: int, item_id: int) -> BaseResponse:
-    return _run(dispatch_id, "Ítem quitado.", lambda: dispatch_items.remove_item(
+    return _run(dispatch_id, "Ítem quitado.", lambda: dispatch.remove_item(
         _svc(), _actor(), dispatch_id, item_id))
 
 
@@ -237,16 +231,16 @@ def remove_item(dispatch_id: int, item_id: int) -> BaseResponse:
 @requires(*SENDERS)
 def prepare(dispatch_id: int) -> BaseResponse:
     return _run(dispatch_id, "Despacho preparado: imprima la nota de remisión y cierre el paquete.",
-                lambda: service.prepare(_svc(), _actor(), dispatch_id,
-                                        note=request.form.get("nota", "")))
+                lambda: dispatch.prepare(_svc(), _actor(), dispatch_id,
+                                         note=request.form.get("nota", "")))
 
 
 @bp.post("/<int:dispatch_id>/reabrir")
 @requires(*SENDERS)
 def reopen(dispatch_id: int) -> BaseResponse:
     return _run(dispatch_id, "Despacho reabierto: la nota de remisión impresa ya no vale.",
-                lambda: service.reopen(_svc(), _actor(), dispatch_id,
-                                       note=request.form.get("nota", "")))
+                lambda: dispatch.reopen(_svc(), _actor(), dispatch_id,
+                                        note=request.form.get("nota", "")))
 
 
 @bp.post("/<int:dispatch_id>/enviar")
@@ -255,18 +249,18 @@ def send(dispatch_id: int) -> BaseResponse:
     form = request.form
 
     def go() -> None:
-        service.send(_svc(), _actor(), dispatch_id, courier=form.get("transportista", ""),
-                     guide_number=form.get("guia", ""),
-                     sent_at=_date("fecha_envio", "Fecha de envío"),
-                     expected_delivery=_date("entrega_prevista", "Entrega prevista"),
-                     note=form.get("nota", ""))
+        dispatch.send(_svc(), _actor(), dispatch_id, courier=form.get("transportista", ""),
+                      guide_number=form.get("guia", ""),
+                      sent_at=_date("fecha_envio", "Fecha de envío"),
+                      expected_delivery=_date("entrega_prevista", "Entrega prevista"),
+                      note=form.get("nota", ""))
     return _run(dispatch_id, "Despacho enviado.", go)
 
 
 @bp.post("/<int:dispatch_id>/anular")
 @requires(*SENDERS)
 def annul(dispatch_id: int) -> BaseResponse:
-    return _run(dispatch_id, "Despacho anulado.", lambda: service.annul(
+    return _run(dispatch_id, "Despacho anulado.", lambda: dispatch.annul(
         _svc(), _actor(), dispatch_id, request.form.get("motivo", "")))
 
 
@@ -274,8 +268,8 @@ def annul(dispatch_id: int) -> BaseResponse:
 @requires(*SENDERS)
 def create_return(dispatch_id: int) -> BaseResponse:
     try:
-        ret = service.create_return(_svc(), _actor(), dispatch_id,
-                                    include_copies=request.form.get("copias") == "1")
+        ret = dispatch.create_return(_svc(), _actor(), dispatch_id,
+                                     include_copies=request.form.get("copias") == "1")
     except (PermissionDenied, NotFound):
         raise
     except ArchivoError as exc:
@@ -288,7 +282,7 @@ def create_return(dispatch_id: int) -> BaseResponse:
 def receipt(dispatch_id: int) -> str:
     """The page the manifest's QR code opens: the receiving side checks each item."""
     actor = _actor()
-    d = queries.get_dispatch(_svc(), actor, dispatch_id)
+    d = dispatch.get_dispatch(_svc(), actor, dispatch_id)
     return render_template("despacho_recepcion.html", d=d, outcomes=ItemOutcome.choices(),
                            can_receive=can_receive(actor, d.scope)
                            and "recibir" in [a.value for a in allowed_actions(
@@ -299,16 +293,16 @@ def receipt(dispatch_id: int) -> str:
 @requires(Role.REGIONAL, Role.DESPACHO)
 def receive(dispatch_id: int) -> BaseResponse:
     actor, form = _actor(), request.form
-    d = queries.get_dispatch(_svc(), actor, dispatch_id)
+    d = dispatch.get_dispatch(_svc(), actor, dispatch_id)
     receipts = []
     try:
         for item in d.items:
             outcome = ItemOutcome.parse(form.get(f"resultado_{item.id}", "recibido"))
-            receipts.append(service.ItemReceipt(item.id, outcome,  # type: ignore[arg-type]
-                                                form.get(f"nota_{item.id}", "")))
+            receipts.append(dispatch.ItemReceipt(item.id, outcome,  # type: ignore[arg-type]
+                                                 form.get(f"nota_{item.id}", "")))
     except ValueError as exc:
         return _back(dispatch_id, str(exc), "error")
-    return _run(dispatch_id, "Recepción confirmada.", lambda: service.receive(
+    return _run(dispatch_id, "Recepción confirmada.", lambda: dispatch.receive(
         _svc(), actor, dispatch_id, receipts, note=form.get("nota", ""),
         received_at=_date("fecha_recepcion", "Fecha de recepción")))
 
@@ -316,7 +310,7 @@ def receive(dispatch_id: int) -> BaseResponse:
 @bp.post("/<int:dispatch_id>/items/<int:item_id>/resolver")
 @requires(Role.DESPACHO)
 def resolve(dispatch_id: int, item_id: int) -> BaseResponse:
-    return _run(dispatch_id, "Observación resuelta.", lambda: service.resolve_item(
+    return _run(dispatch_id, "Observación resuelta.", lambda: dispatch.resolve_item(
         _svc(), _actor(), dispatch_id, item_id, request.form.get("nota", "")))
 
 
@@ -324,7 +318,7 @@ def resolve(dispatch_id: int, item_id: int) -> BaseResponse:
 @requires(*READERS)
 def manifest(dispatch_id: int) -> Response:
     actor = _actor()
-    d = queries.get_dispatch(_svc(), actor, dispatch_id)
+    d = dispatch.get_dispatch(_svc(), actor, dispatch_id)
     data = manifest_pdf(_svc(), actor, dispatch_id)
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{d.number}.pdf"',
@@ -365,11 +359,9 @@ def _period(raw_first: str, raw_last: str, today: dt.date) -> tuple[dt.date, dt.
 @bp.get("/configuracion")
 @requires(Role.DESPACHO)
 def settings_page() -> str:
-    from dispatch.couriers import list_transit_days
-
     return render_template("despachos_config.html",
                            couriers=list_couriers(_svc(), include_inactive=True),
-                           transit=list_transit_days(_svc()))
+                           transit=dispatch.list_transit_days(_svc()))
 
 
 def _config_action(done: str, fn) -> BaseResponse:  # type: ignore[no-untyped-def]
@@ -386,35 +378,30 @@ def _config_action(done: str, fn) -> BaseResponse:  # type: ignore[no-untyped-de
 @bp.post("/configuracion/transportistas")
 @requires(Role.DESPACHO)
 def add_courier() -> BaseResponse:
-    from dispatch.couriers import add_courier as add
-
     return _config_action("Servicio de encomiendas agregado.",
-                          lambda: add(_svc(), _actor(), request.form.get("nombre", "")))
+                          lambda: dispatch.add_courier(_svc(), _actor(),
+                                                       request.form.get("nombre", "")))
 
 
 @bp.post("/configuracion/transportistas/<int:courier_id>/estado")
 @requires(Role.DESPACHO)
 def toggle_courier(courier_id: int) -> BaseResponse:
-    from dispatch.couriers import set_courier_active
-
     found = next((c for c in list_couriers(_svc(), include_inactive=True) if c.id == courier_id),
                  None)
     if found is None:
         abort(404, description="Ese servicio de encomiendas no existe.")
     active = request.form.get("activo") == "1"
     return _config_action("Servicio actualizado.",
-                          lambda: set_courier_active(_svc(), _actor(), found.name, active))
+                          lambda: dispatch.set_courier_active(_svc(), _actor(), found.name, active))
 
 
 @bp.post("/configuracion/plazos")
 @requires(Role.DESPACHO)
 def set_transit() -> BaseResponse:
-    from dispatch.couriers import set_transit_days
-
     raw = request.form.get("dias", "").strip()
 
     def go() -> None:
         if not raw.isdigit():
             raise ArchivoError("El plazo debe ser un número entero de días.")
-        set_transit_days(_svc(), _actor(), request.form.get("unidad", ""), int(raw))
+        dispatch.set_transit_days(_svc(), _actor(), request.form.get("unidad", ""), int(raw))
     return _config_action("Plazo de entrega actualizado.", go)

@@ -35,11 +35,8 @@ from archive.errors import ArchivoError, StorageError
 from archive.models import Document, Page
 from archive.services import Services
 from archive.words import read_words_blob
-from search import index as search_index
-from search.highlight import HitTerms, hit_boxes, hit_spans
-from search.parse import QueryError
-from search.query import hit_terms
-from search.results import WordBox
+from search import (PEOPLE_MESSAGE, HitTerms, IndexUnavailable, QueryError, WordBox, hit_boxes,
+                    hit_spans, hit_terms)
 
 from . import services_of
 from .edits import Change, change_document
@@ -76,9 +73,9 @@ def _marks(services: Services, query: str, fuzzy: bool) -> Marks:
         return Marks(query, hit_terms(services, query, fuzzy=fuzzy))
     except QueryError as exc:
         return Marks(query, problem=f"No se marcan coincidencias: {exc}")
-    except search_index.IndexUnavailable as exc:
+    except IndexUnavailable as exc:
         log.error("no se marcan coincidencias: %s", exc)
-        return Marks(query, problem=f"No se marcan coincidencias: {search_index.PEOPLE_MESSAGE}")
+        return Marks(query, problem=f"No se marcan coincidencias: {PEOPLE_MESSAGE}")
 
 
 def page_boxes(services: Services, page: PageView, terms: HitTerms) -> list[WordBox]:

@@ -21,7 +21,7 @@ from archive.models import Document
 from archive.nis_check import NisCheck, check_nis
 from archive.queue import wake
 from archive.services import Services
-from search.tasks import request_indexing
+from search import request_indexing
 
 from . import services_of
 from .security import current_user

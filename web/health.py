@@ -16,8 +16,8 @@ from archive.db import Writers, check_database, check_writers, read_scope
 from archive.errors import ArchivoError
 from archive.migrate import is_current
 from archive.queue import backlog, check_queue
-from ingest import capabilities
-from search.index import check_index
+from ingest import missing_capabilities
+from search import check_index
 
 from . import services_of
 from .security import current_user, public
@@ -153,7 +153,7 @@ def healthz():  # type: ignore[no-untyped-def]
             parts[name] = {"estado": "error"}
             if show_details:  # paths and hosts only for people signed in, and on this machine
                 parts[name]["detalle"] = message
-    missing = capabilities.missing_capabilities()
+    missing = missing_capabilities()
     # A missing optional piece degrades a feature, not the service: a warning, still 200.
     parts["capacidades"] = ({"estado": "aviso", "faltan": [m.sentence() for m in missing]}
                             if missing else {"estado": "ok"})

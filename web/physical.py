@@ -28,7 +28,7 @@ from archive.db import read_scope, session_scope
 from archive.enums import Role
 from archive.errors import ArchivoError
 from archive.localtime import fmt_date, fmt_datetime, local_today
-from dispatch.physical_rules import dispatch_hold
+from dispatch import dispatch_hold
 
 from . import services_of
 from .edits import confirm_nis_page, nis_to_confirm

@@ -23,11 +23,9 @@ from archive.db import read_scope
 from archive.enums import DocumentStatus, DocumentType, Role
 from archive.localtime import fmt_date
 from archive.models import RegionalUnit
-from search.identifiers import archive_number
-from search.index import PEOPLE_MESSAGE, IndexUnavailable
-from search.parse import QueryError
-from search.query import SORTS, search as run_search
-from search.results import MODE_EXACT, DocumentHit, FacetCount, SearchResults
+from search import (MODE_EXACT, PEOPLE_MESSAGE, SORTS, DocumentHit, FacetCount, IndexUnavailable,
+                    QueryError, SearchResults, archive_number)
+from search import search as run_search
 
 from . import services_of
 from .security import requires

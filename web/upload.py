@@ -40,9 +40,7 @@ from archive.review_reasons import describe, known_nis
 from archive.services import Services
 from archive.sizes import human_size
 from archive.text_input import has_control_characters
-from ingest.accept import Accepted, accept_stream
-from ingest.errors import RejectedInput
-from ingest.status import DocumentSummary, is_final, summaries
+from ingest import Accepted, DocumentSummary, RejectedInput, accept_stream, is_final, summaries
 
 from .bodies import accepts_files
 from . import services_of

@@ -8,18 +8,12 @@ served at ``/api/v1/openapi.json``; a test keeps it in step with the routes.
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-# Route modules register their views on ``bp`` when imported.
-RESOURCE_MODULES = ("documents", "search", "supplies", "regional", "openapi", "dispatches")
-
-for _name in RESOURCE_MODULES:
-    import_module(f"{__name__}.{_name}")
-
+# Route modules register their views on ``bp`` when imported, so they come after it.
+from . import documents, search, supplies, regional, openapi, dispatches  # noqa: E402, F401
 from .errors import register_error_handlers  # noqa: E402 - after the routes, same blueprint
 
 register_error_handlers(bp)

@@ -12,17 +12,13 @@ from typing import Any
 
 from flask import Response, jsonify, request, url_for
 
+import dispatch
 from archive.enums import Role
 from archive.errors import ArchivoError
-from dispatch import items as dispatch_items
-from dispatch import queries, service
 from archive.localtime import local_today, zone
-from dispatch.enums import DispatchState, ItemOutcome
-from dispatch.manifest import manifest_pdf
-from dispatch.permissions import Actor, PermissionDenied
-from dispatch.refs import NotFound, UnknownInput, UnknownUnit
-from dispatch.views import DispatchView, ItemView
-from dispatch.workflow import TransitionRefused, allowed_actions
+from dispatch import (Actor, DispatchState, DispatchView, ItemOutcome, ItemView, NotFound,
+                      PermissionDenied, TransitionRefused, UnknownInput, UnknownUnit,
+                      allowed_actions, manifest_pdf)
 
 from ..errors import error_response
 from ..security import current_user, requires
@@ -170,7 +166,7 @@ def list_dispatches() -> Response:
             DispatchState.parse(state)
         except ValueError as exc:
             fail(400, str(exc))
-    rows = _domain(lambda: queries.list_dispatches(
+    rows = _domain(lambda: dispatch.list_dispatches(
         services(), _actor(), state=state, destination=request.args.get("destino") or None,
         courier=request.args.get("transportista") or None,
         date_from=_date(request.args.get("desde"), "desde"),
@@ -188,11 +184,11 @@ def create_dispatch() -> tuple[Response, int]:
     if origin_of is not None:
         if not isinstance(origin_of, (int, str)) or isinstance(origin_of, bool):
             fail(422, "«devolucion_de» es el id o el número del despacho que se devuelve.")
-        d = _domain(lambda: service.create_return(
+        d = _domain(lambda: dispatch.create_return(
             services(), _actor(), origin_of, include_copies=bool(body.get("incluir_copias")),
             notes=_text(body, "notas")))
     else:
-        d = _domain(lambda: service.create_dispatch(
+        d = _domain(lambda: dispatch.create_dispatch(
             services(), _actor(), _text(body, "destino", required=True),
             origin=_text(body, "origen") or None, notes=_text(body, "notas")))
     return jsonify(dispatch_json(d)), 201
@@ -202,7 +198,7 @@ def create_dispatch() -> tuple[Response, int]:
 @requires(*READERS)
 def get_dispatch(dispatch_id: int) -> Response:
     _check_id(dispatch_id)
-    return jsonify(dispatch_json(queries.get_dispatch(services(), _actor(), dispatch_id)))
+    return jsonify(dispatch_json(dispatch.get_dispatch(services(), _actor(), dispatch_id)))
 
 
 def _check_id(value: int) -> None:
@@ -230,15 +226,15 @@ def add_dispatch_item(dispatch_id: int) -> tuple[Response, int]:
         number = _text(body, "numero") or None
         if doc_id is None and number is None:
             fail(422, "Indique «numero» (ARC-…) o «documento_id» del documento.")
-        item = _domain(lambda: dispatch_items.add_document(
+        item = _domain(lambda: dispatch.add_document(
             svc, actor, dispatch_id, archive_number=number, document_id=doc_id,
             original=original))
     elif kind == "carpeta":
-        item = _domain(lambda: dispatch_items.add_folder(
+        item = _domain(lambda: dispatch.add_folder(
             svc, actor, dispatch_id, _text(body, "etiqueta", required=True),
             description=_text(body, "descripcion"), sheets=sheets))
     elif kind == "texto":
-        item = _domain(lambda: dispatch_items.add_text(
+        item = _domain(lambda: dispatch.add_text(
             svc, actor, dispatch_id, _text(body, "descripcion", required=True), sheets=sheets,
             original=original))
     else:
@@ -251,7 +247,7 @@ def add_dispatch_item(dispatch_id: int) -> tuple[Response, int]:
 def remove_dispatch_item(dispatch_id: int, item_id: int) -> tuple[str, int]:
     _check_id(dispatch_id)
     _check_id(item_id)
-    _domain(lambda: dispatch_items.remove_item(services(), _actor(), dispatch_id, item_id))
+    _domain(lambda: dispatch.remove_item(services(), _actor(), dispatch_id, item_id))
     return "", 204
 
 
@@ -264,7 +260,7 @@ def _body_or_empty() -> dict[str, Any]:
 def prepare_dispatch(dispatch_id: int) -> Response:
     _check_id(dispatch_id)
     body = _body_or_empty()
-    return jsonify(dispatch_json(_domain(lambda: service.prepare(
+    return jsonify(dispatch_json(_domain(lambda: dispatch.prepare(
         services(), _actor(), dispatch_id, note=_text(body, "nota")))))
 
 
@@ -274,7 +270,7 @@ def send_dispatch(dispatch_id: int) -> Response:
     _check_id(dispatch_id)
     body = json_object()
     sent_at = _given_time(body.get("fecha_envio"), "fecha_envio")
-    return jsonify(dispatch_json(_domain(lambda: service.send(
+    return jsonify(dispatch_json(_domain(lambda: dispatch.send(
         services(), _actor(), dispatch_id, courier=_text(body, "transportista", required=True),
         guide_number=_text(body, "guia", required=True), sent_at=sent_at,
         expected_delivery=_date(body.get("entrega_prevista"), "entrega_prevista"),
@@ -301,9 +297,10 @@ def receive_dispatch(dispatch_id: int) -> Response:
         note = entry.get("nota", "")
         if not isinstance(note, str):
             fail(422, "«nota» debe ser un texto.")
-        receipts.append(service.ItemReceipt(entry["item"], outcome, note))  # type: ignore[arg-type]
+        receipt = dispatch.ItemReceipt(entry["item"], outcome, note)  # type: ignore[arg-type]
+        receipts.append(receipt)
     received_at = _given_time(body.get("fecha_recepcion"), "fecha_recepcion")
-    return jsonify(dispatch_json(_domain(lambda: service.receive(
+    return jsonify(dispatch_json(_domain(lambda: dispatch.receive(
         services(), _actor(), dispatch_id, receipts, note=_text(body, "nota"),
         received_at=received_at))))
 
@@ -313,7 +310,7 @@ def receive_dispatch(dispatch_id: int) -> Response:
 def annul_dispatch(dispatch_id: int) -> Response:
     _check_id(dispatch_id)
     body = json_object()
-    return jsonify(dispatch_json(_domain(lambda: service.annul(
+    return jsonify(dispatch_json(_domain(lambda: dispatch.annul(
         services(), _actor(), dispatch_id, _text(body, "motivo", required=True)))))
 
 
@@ -321,7 +318,7 @@ def annul_dispatch(dispatch_id: int) -> Response:
 @requires(*READERS)
 def dispatch_manifest(dispatch_id: int) -> Response:
     _check_id(dispatch_id)
-    d = queries.get_dispatch(services(), _actor(), dispatch_id)
+    d = dispatch.get_dispatch(services(), _actor(), dispatch_id)
     data = manifest_pdf(services(), _actor(), dispatch_id)
     return Response(data, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{d.number}.pdf"',

@@ -25,7 +25,7 @@ from archive.enums import Role
 from archive.models import Document, Page
 from archive.nis_check import nis_warnings
 from archive.text_input import has_control_characters
-from ingest.accept import accept_stream
+from ingest import accept_stream
 
 from ..bodies import accepts_files
 from ..edits import wake_indexer

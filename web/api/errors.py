@@ -19,9 +19,8 @@ from werkzeug.exceptions import default_exceptions
 
 from archive.editing import EditRefused
 from archive.errors import ConfigError, ObjectNotFound, StorageError
-from ingest.errors import RejectedInput
-from search.index import PEOPLE_MESSAGE, IndexUnavailable
-from search.parse import QueryError
+from ingest import RejectedInput
+from search import PEOPLE_MESSAGE, IndexUnavailable, QueryError
 
 from ..errors import error_response
 

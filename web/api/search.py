@@ -13,8 +13,8 @@ from typing import Any
 from flask import Response, jsonify, request
 
 from archive.enums import Role
-from search.query import MAX_PER_PAGE, SORTS
-from search.query import search as run_search
+from search import MAX_PER_PAGE, SORTS
+from search import search as run_search
 
 from ..security import requires
 from . import bp

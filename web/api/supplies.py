@@ -21,6 +21,7 @@ from archive.errors import ArchivoError
 from archive.queue import wake
 from archive.registry import ImportReport, import_supplies, load_mapping
 from archive.registry.supply_file import load_supply_file, summarize_dispatches
+from search import request_if_due
 
 from ..bodies import accepts_files
 from ..security import current_user, requires
@@ -143,6 +144,4 @@ def _mapping_text() -> str | None:
 
 def _wake_indexer() -> None:
     """Documents whose supply data changed are marked; the sweeper finds them if this fails."""
-    from search.tasks import request_if_due
-
     wake(lambda: request_if_due(services()), "avisar al indexador tras la importación")
