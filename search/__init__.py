@@ -4,6 +4,7 @@
 what this module exports is the package's public API, the rest may move.
 """
 
+from .analysis import spanish_stop_words
 from .check import IndexReport, check_consistency, repair
 from .entries import INDEXABLE
 from .highlight import HitTerms, hit_boxes, hit_spans
@@ -28,5 +29,5 @@ __all__ = [
     "release_stale_lock", "worker_count", "QueryError", "MAX_PER_PAGE", "SORTS", "hit_terms",
     "search", "warm_up", "warm_up_in_background", "MODE_EXACT", "DocumentHit", "FacetCount",
     "SearchResults", "WordBox", "BATCH", "register_index_task", "request_if_due",
-    "request_indexing", "start_index_sweeper",
+    "request_indexing", "start_index_sweeper", "spanish_stop_words",
 ]

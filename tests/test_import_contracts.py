@@ -6,6 +6,8 @@ them complete (every package is under contract, none lists an exception) and kep
 
 from __future__ import annotations
 
+import ast
+import importlib
 import subprocess
 import sys
 import tomllib
@@ -13,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# The domain packages with a face (their __init__), and who must use only the face.
+FACES = ("ingest", "search", "dispatch")
+FACE_USERS = ("web", "archivo_cli")
 # Alembic's folder: a shipped package, but no layer (docs/architecture.md says why).
 NOT_A_LAYER = {"migrations"}
 
@@ -76,3 +81,39 @@ def test_the_import_contracts_are_kept() -> None:
                          capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "0 broken" in run.stdout
+
+
+def test_web_and_the_cli_reach_the_domain_packages_through_their_faces() -> None:
+    # Indirect imports are allowed here only: the face itself imports its submodules.
+    (faces,) = [c for c in contracts("forbidden") if c.get("allow_indirect_imports")]
+    assert set(faces["source_modules"]) == set(FACE_USERS)
+    assert set(faces["forbidden_modules"]) == {f"{face}.**" for face in FACES}
+
+
+def imports_from_faces(package: str) -> list[tuple[str, int, str, str]]:
+    """(file, line, face, name) for every ``from <face> import name`` under ``package``."""
+    found = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in FACES:
+                found += [(str(path.relative_to(ROOT)), node.lineno, node.module, alias.name)
+                          for alias in node.names]
+    return found
+
+
+def test_faces_export_what_they_list() -> None:
+    for face in FACES:
+        module = importlib.import_module(face)
+        exported = module.__all__
+        assert len(exported) == len(set(exported)), face
+        missing = [name for name in exported if not hasattr(module, name)]
+        assert not missing, (face, missing)
+
+
+def test_what_web_and_the_cli_take_from_a_face_is_its_public_api() -> None:
+    # ``from dispatch import items`` would reach past the face to a submodule.
+    found = [hit for package in FACE_USERS for hit in imports_from_faces(package)]
+    assert len(found) >= 20  # web alone takes dozens of names: the walk must see them
+    public = {face: set(importlib.import_module(face).__all__) for face in FACES}
+    private = [hit for hit in found if hit[3] not in public[hit[2]]]
+    assert not private, private
