@@ -12,6 +12,9 @@ LONG_NAME = "acta_de_entrega_" + "x" * 950 + ".png"  # 970 characters, no space 
 
 
 def _fits(page: Page) -> None:
+    """The page is no wider than the window, measured once its stylesheets have applied
+    (a busy machine can show the heading before the CSS has loaded)."""
+    page.wait_for_load_state("load")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= VIEWPORT["width"], f"la página mide {width} px de ancho"
 
