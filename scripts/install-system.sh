@@ -28,6 +28,7 @@ if $for_tests; then
   [ -x /usr/bin/chromium ] || need+=(chromium)
   [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
   [ -f /usr/lib/chromium/locales/es-419.pak ] || need+=(chromium-l10n)
+  command -v node >/dev/null 2>&1 || need+=(nodejs)  # runs web/static/tamano.js in a test
 fi
 if [ "${ARCHIVO_EXTRA_APT:-}" != "" ]; then need+=(${ARCHIVO_EXTRA_APT}); fi
 

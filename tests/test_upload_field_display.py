@@ -10,7 +10,6 @@ import subprocess
 from pathlib import Path
 from typing import Callable
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -35,8 +34,7 @@ def test_sizes_are_exact_under_a_kilobyte_and_use_a_decimal_comma() -> None:
 
 def test_the_upload_script_formats_sizes_with_the_same_rule() -> None:
     node = shutil.which("node")
-    if node is None:
-        pytest.skip("node no está instalado: no se puede ejecutar tamano.js")
+    assert node, "falta node: make test lo instala (scripts/install-system.sh --pruebas)"
     script = (f"const t = require({json.dumps(str(STATIC / 'tamano.js'))});"
               f"console.log(JSON.stringify({json.dumps(list(SIZES))}.map(t)));")
     out = subprocess.run([node, "-e", script], capture_output=True, text=True, check=True)
