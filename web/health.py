@@ -126,12 +126,19 @@ def _writing() -> Details:
     return {}
 
 
+def _capabilities() -> Details:
+    """A missing optional piece degrades a feature, not the service: a warning, still 200."""
+    missing = missing_capabilities()
+    return {"estado": WARNING, "faltan": [m.sentence() for m in missing]} if missing else {}
+
+
 CHECKS: dict[str, Callable[[], Details]] = {
     "base_de_datos": _database,
     "escritura": _writing,
     "almacenamiento": _storage,
     "indice": _index,
     "cola": _queue,
+    "capacidades": _capabilities,
 }
 
 
@@ -153,9 +160,5 @@ def healthz():  # type: ignore[no-untyped-def]
             parts[name] = {"estado": "error"}
             if show_details:  # paths and hosts only for people signed in, and on this machine
                 parts[name]["detalle"] = message
-    missing = missing_capabilities()
-    # A missing optional piece degrades a feature, not the service: a warning, still 200.
-    parts["capacidades"] = ({"estado": "aviso", "faltan": [m.sentence() for m in missing]}
-                            if missing else {"estado": "ok"})
     body = {"estado": "ok" if healthy else "error", "partes": parts}
     return jsonify(body), 200 if healthy else 503

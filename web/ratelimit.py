@@ -31,6 +31,8 @@ class SlidingWindow:
     def blocked(self, key: str) -> bool:
         """True when ``key`` already has ``limit`` hits in the window (counts nothing)."""
         with self._lock:
+            if key not in self._hits:  # never failed: leave no empty entry behind
+                return False
             return len(self._live(key, self.clock())) >= self.limit
 
     def hit(self, key: str) -> None:

@@ -27,7 +27,6 @@ from archive.nis_check import nis_warnings
 from archive.text_input import has_control_characters
 from ingest import accept_stream
 
-from ..bodies import accepts_files
 from ..edits import wake_indexer
 from ..downloads import record_original_view, safe_filename, send_object
 from ..security import requires
@@ -73,7 +72,6 @@ def _client_filename(raw: str | None) -> str:
 
 
 @bp.post("/documents")
-@accepts_files
 @requires(Role.ARCHIVISTA)
 def upload_document() -> tuple[Response, int]:
     svc = services()

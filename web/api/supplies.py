@@ -23,7 +23,6 @@ from archive.registry import ImportReport, import_supplies, load_mapping
 from archive.registry.supply_file import load_supply_file, summarize_dispatches
 from search import request_if_due
 
-from ..bodies import accepts_files
 from ..security import current_user, requires
 from . import bp
 from .common import actor, require_multipart, services
@@ -91,7 +90,6 @@ def report_json(report: ImportReport) -> dict[str, Any]:
 
 
 @bp.post("/supplies/import")
-@accepts_files
 @requires(Role.ADMIN)
 def import_supply_file() -> tuple[Response, int]:
     svc = services()
