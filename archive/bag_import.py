@@ -624,7 +624,11 @@ def import_bag(services: Services, path: str | os.PathLike[str], *, actor: str =
             _restore_document(services, folder, _load_meta(folder), root.name, info, actor,
                               report, written)
         except Exception as exc:
-            written.undo(services)
+            try:
+                written.undo(services)
+            except Exception:  # noqa: BLE001 - the store or database is down: report anyway
+                log.exception("no se pudieron borrar los objetos escritos de %s; «archivo check "
+                              "--objetos» los mostrará como huérfanos", folder.name)
             raise ImportIncomplete(_stopped(report, folder.name, [n for _, n in documents[i:]],
                                             exc), report) from exc
         if progress:

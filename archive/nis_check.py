@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from .identifiers import NIS_USUAL_DIGITS
 from .nis import normalize_nis_list
 from .review_reasons import known_nis, registry_imported
 
-USUAL_DIGITS = 7  # every NIS of the utility has 7 digits today (archive/nis.py admits 5-12)
+USUAL_DIGITS = NIS_USUAL_DIGITS  # every NIS of the utility has 7 digits today
 
 
 @dataclass(frozen=True)

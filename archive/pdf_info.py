@@ -3,7 +3,7 @@
 Readers show the Info dictionary (a window title, a search hit in a mail
 client, a screen reader's language). reportlab's defaults are «untitled» and
 «anonymous»; one place sets ours so the searchable PDF, the separator sheets,
-the labels and the dispatch manifest agree.
+the labels and the dispatch manifest agree (one helper each for canvases and platypus).
 """
 
 from __future__ import annotations

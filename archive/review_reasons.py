@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .labels import REVIEW_LABELS
+from .labels import review_label
 from .enums import DocumentStatus, LinkSource
 from .models import Document, Supply
 
@@ -103,7 +103,7 @@ def describe(codes: Iterable[str], nis: Sequence[str], unknown: Collection[str]
             verb = "no figuran" if len(missing) > 1 else "no figura"
             out.append((code, f"{_nis_words(missing)} {verb} en el padrón de suministros"))
         elif code:
-            out.append((code, REVIEW_LABELS.get(code, code)))
+            out.append((code, review_label(code)))
     return out
 
 

@@ -53,7 +53,6 @@ class Sweep:
 
 Event = DocumentsChanged | Sweep
 E = TypeVar("E", DocumentsChanged, Sweep)
-Receiver = Callable[[E], None]
 
 
 @dataclass

@@ -18,6 +18,7 @@ from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from archive.pdf_info import document_info
 from archive.services import Services
 
 from .clock import fmt_date
@@ -28,8 +29,6 @@ from .refs import DispatchRef
 from .views import DispatchView
 
 TITLE = "Nota de remisión interna"
-AUTHOR = "archivo"  # the program that issues it: the PDF's Author and Creator
-LANGUAGE = "es"
 SECTION = "Atención al Cliente · Control y Seguimiento"
 QR_SIZE = 32 * mm
 
@@ -153,9 +152,8 @@ def pdf_metadata(d: DispatchView) -> dict[str, str]:
     """Document properties a PDF viewer shows (instead of «untitled» by «anonymous»),
     and the language screen readers and text extraction use."""
     kind = "Devolución" if d.is_return else "Envío"
-    return {"title": f"{TITLE} {d.number}", "author": AUTHOR, "creator": AUTHOR,
-            "subject": f"{kind} {d.number}: {d.origin} a {d.destination} ({SECTION})",
-            "lang": LANGUAGE}
+    return document_info(f"{TITLE} {d.number}",
+                         f"{kind} {d.number}: {d.origin} a {d.destination} ({SECTION})")
 
 
 def render_manifest(d: DispatchView, *, base_url: str) -> bytes:

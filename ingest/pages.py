@@ -51,11 +51,9 @@ import math
 import mmap
 import os
 import re
-import struct
 import threading
 import unicodedata
 import warnings
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -365,7 +363,7 @@ def _check_whole_decode(frame: ImageFile.ImageFile, number: int, limits: Limits,
 
     A JPEG read for OCR is decoded as grey (``draft``), one byte a pixel."""
     width, height = frame.size
-    grey_jpeg = gray and frame.format == "JPEG"
+    grey_jpeg = gray and frame.format == "JPEG" and frame.mode in ("L", "RGB")  # CMYK: no draft
     need = width * height * (1 if grey_jpeg else _PIXEL_BYTES.get(frame.mode, 4))
     if need <= limits.max_whole_decode_bytes:
         return
