@@ -44,7 +44,7 @@ from ingest import Accepted, DocumentSummary, RejectedInput, accept_stream, is_f
 
 from .bodies import accepts_files
 from . import services_of
-from .edits import CONFIRM_FIELD, wake_indexer
+from .edits import nis_to_confirm, wake_indexer
 from .errors import MESSAGES, error_response
 from .security import current_user, requires
 
@@ -106,17 +106,6 @@ def parse_fields(form: Any) -> UploadFields:
                             "Las notas contienen caracteres de control (por ejemplo NUL): "
                             "escriba solo texto.")
     return UploadFields(parse_doc_type(form.get("tipo")), parse_nis_list(form.get("nis")), notes)
-
-
-def doubtful_nis(services: Services, fields: UploadFields, form: Any) -> NisCheck | None:
-    """Warnings about the batch's NIS the person has not confirmed yet (``archive.nis_check``)."""
-    if not fields.nis:
-        return None
-    with read_scope(services.sessions) as db:
-        check = check_nis(db, fields.nis)
-    if not check.doubtful or form.get(CONFIRM_FIELD) == check.key:
-        return None
-    return check
 
 
 def nis_unconfirmed(check: NisCheck) -> UploadRefused:
@@ -252,7 +241,7 @@ def submit() -> tuple[str, int]:
         fields = parse_fields(request.form)
     except UploadRefused as exc:
         return render_template("subir.html", error=exc.message, **context), exc.status
-    doubtful = doubtful_nis(services, fields, request.form)
+    doubtful = nis_to_confirm(fields.nis)
     if doubtful is not None:  # files cannot be kept across requests: they are chosen again
         return render_template("subir.html", nis_dudoso=doubtful, **context), 200
     results: list[dict[str, object]] = []
@@ -278,7 +267,7 @@ def file() -> tuple[Response, int]:
             raise UploadRefused(400, "falta_archivo",
                                 "Envíe el archivo en el campo «archivo» (multipart/form-data).")
         fields = parse_fields(request.form)
-        doubtful = doubtful_nis(services, fields, request.form)
+        doubtful = nis_to_confirm(fields.nis)
         if doubtful is not None:
             raise nis_unconfirmed(doubtful)
         accepted = store_upload(services, upload, fields, _actor())
